@@ -1,0 +1,1 @@
+"""The `mailexports` command: local stack, tenants, data generation and import."""

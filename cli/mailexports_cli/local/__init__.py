@@ -1,0 +1,1 @@
+"""The local stack: moto server, template resources, API gateway emulation, queue pump."""

@@ -1,0 +1,153 @@
+"""Create template.yaml's tables, queues, buckets, topics and secrets on an emulated AWS.
+
+Works against whatever boto3 points at: in-process moto (unit tests) or the moto
+server over HTTP (local stack, integration tests). Only the properties that
+change behaviour are applied; alarms, log groups and IAM are not emulated.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+import boto3
+
+from mailexports_cli.local.template import Resolver, function_environment, load_template, parameter_defaults
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+
+# Created in this order so every Fn::GetAtt a resource needs already resolves.
+_ORDER = ["AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::SecretsManager::Secret", "AWS::SNS::Topic", "AWS::SQS::Queue", "AWS::SNS::Subscription"]
+
+
+def create_resources(
+    prefix: str = "mailexports-local",
+    parameters: dict[str, str] | None = None,
+    template: dict[str, Any] | None = None,
+) -> tuple[Resolver, dict[str, str]]:
+    """Create every emulated resource; return the resolver and the functions' environment."""
+    template = template or load_template()
+    resolver = Resolver(parameters={**parameter_defaults(template), **(parameters or {})})
+    resolver.parameters.setdefault("AWS::Region", REGION)
+    resolver.parameters.setdefault("AWS::AccountId", ACCOUNT)
+    resources = template["Resources"]
+    for kind in _ORDER:
+        pending = [(lid, r) for lid, r in resources.items() if r["Type"] == kind]
+        if kind == "AWS::SQS::Queue":  # dead-letter queues first
+            pending.sort(key=lambda item: "RedrivePolicy" in item[1].get("Properties", {}))
+        for logical_id, resource in pending:
+            _CREATORS[kind](prefix, logical_id, resolver.resolve(resource.get("Properties", {})), resolver)
+    _verify_sender(resolver.parameters.get("SenderEmail"))
+    return resolver, function_environment(resolver, template)
+
+
+def _table(prefix: str, logical_id: str, props: dict[str, Any], resolver: Resolver) -> None:
+    name = f"{prefix}-{logical_id}"
+    client = boto3.client("dynamodb", region_name=REGION)
+    kwargs: dict[str, Any] = {
+        "TableName": name,
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "KeySchema": props["KeySchema"],
+        "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+    }
+    if props.get("GlobalSecondaryIndexes"):
+        kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+    client.create_table(**kwargs)
+    ttl = props.get("TimeToLiveSpecification")
+    if ttl and ttl.get("Enabled"):
+        client.update_time_to_live(
+            TableName=name,
+            TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
+        )
+    resolver.refs[logical_id] = name
+    resolver.attrs[(logical_id, "Arn")] = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
+
+
+def _bucket(prefix: str, logical_id: str, props: dict[str, Any], resolver: Resolver) -> None:
+    name = f"{prefix}-{logical_id}".lower()[:63]
+    client = boto3.client("s3", region_name=REGION)
+    client.create_bucket(Bucket=name)
+    if "PublicAccessBlockConfiguration" in props:
+        client.put_public_access_block(
+            Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"]
+        )
+    if "BucketEncryption" in props:
+        client.put_bucket_encryption(
+            Bucket=name,
+            ServerSideEncryptionConfiguration={
+                "Rules": [
+                    {"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"]}
+                    for rule in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+                ]
+            },
+        )
+    rules = props.get("LifecycleConfiguration", {}).get("Rules", [])
+    if rules:
+        client.put_bucket_lifecycle_configuration(
+            Bucket=name, LifecycleConfiguration={"Rules": [_lifecycle_rule(r) for r in rules]}
+        )
+    resolver.refs[logical_id] = name
+    resolver.attrs[(logical_id, "Arn")] = f"arn:aws:s3:::{name}"
+
+
+def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    """CloudFormation's lifecycle rule spelling -> the S3 API's."""
+    out: dict[str, Any] = {"ID": rule["Id"], "Status": rule["Status"], "Filter": {"Prefix": rule.get("Prefix", "")}}
+    if "ExpirationInDays" in rule:
+        out["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
+    if "AbortIncompleteMultipartUpload" in rule:
+        days = int(rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"])
+        out["AbortIncompleteMultipartUpload"] = {"DaysAfterInitiation": days}
+    return out
+
+
+def _secret(prefix: str, logical_id: str, props: dict[str, Any], resolver: Resolver) -> None:
+    client = boto3.client("secretsmanager", region_name=REGION)
+    arn = client.create_secret(Name=f"{prefix}-{logical_id}", SecretString=secrets.token_urlsafe(48))["ARN"]
+    resolver.refs[logical_id] = arn
+
+
+def _topic(prefix: str, logical_id: str, props: dict[str, Any], resolver: Resolver) -> None:
+    arn = boto3.client("sns", region_name=REGION).create_topic(Name=f"{prefix}-{logical_id}")["TopicArn"]
+    resolver.refs[logical_id] = arn
+    resolver.attrs[(logical_id, "TopicName")] = f"{prefix}-{logical_id}"
+
+
+def _queue(prefix: str, logical_id: str, props: dict[str, Any], resolver: Resolver) -> None:
+    name = f"{prefix}-{logical_id}"
+    attributes = {
+        key: str(props[key])
+        for key in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds")
+        if key in props
+    }
+    if "RedrivePolicy" in props:
+        attributes["RedrivePolicy"] = json.dumps(props["RedrivePolicy"])
+    client = boto3.client("sqs", region_name=REGION)
+    url = client.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    resolver.refs[logical_id] = url
+    resolver.attrs[(logical_id, "Arn")] = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"
+    resolver.attrs[(logical_id, "QueueName")] = name
+
+
+def _subscription(prefix: str, logical_id: str, props: dict[str, Any], resolver: Resolver) -> None:
+    boto3.client("sns", region_name=REGION).subscribe(
+        TopicArn=props["TopicArn"], Protocol=props["Protocol"], Endpoint=props["Endpoint"]
+    )
+
+
+def _verify_sender(sender: str | None) -> None:
+    """SES refuses unverified senders; a deployed stack verifies SenderEmail once, by hand."""
+    if sender:
+        boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=sender)
+
+
+_CREATORS = {
+    "AWS::DynamoDB::Table": _table,
+    "AWS::S3::Bucket": _bucket,
+    "AWS::SecretsManager::Secret": _secret,
+    "AWS::SNS::Topic": _topic,
+    "AWS::SQS::Queue": _queue,
+    "AWS::SNS::Subscription": _subscription,
+}

@@ -1,0 +1,1 @@
+"""mailexports: the shared package of the SAM application (shipped as a Lambda layer)."""

@@ -1,0 +1,58 @@
+"""boto3 clients, created once per process.
+
+boto3 honours `AWS_ENDPOINT_URL` itself, so the same code talks to AWS, to the
+local stack's moto server, and to in-process moto in unit tests.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient, DynamoDBServiceResource
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sesv2 import SESV2Client
+    from mypy_boto3_sqs import SQSClient
+
+# Adaptive retries absorb DynamoDB throttling; a big pool lets shard readers run in parallel.
+_CONFIG = Config(retries={"max_attempts": 8, "mode": "adaptive"}, max_pool_connections=64)
+
+
+@lru_cache(maxsize=None)
+def _client(name: str) -> Any:
+    return boto3.session.Session().client(name, config=_CONFIG)  # type: ignore[call-overload]
+
+
+@lru_cache(maxsize=None)
+def _resource(name: str) -> Any:
+    return boto3.session.Session().resource(name, config=_CONFIG)  # type: ignore[call-overload]
+
+
+def dynamodb() -> DynamoDBClient:
+    return _client("dynamodb")  # type: ignore[no-any-return]
+
+
+def dynamodb_resource() -> DynamoDBServiceResource:
+    return _resource("dynamodb")  # type: ignore[no-any-return]
+
+
+def s3() -> S3Client:
+    return _client("s3")  # type: ignore[no-any-return]
+
+
+def sqs() -> SQSClient:
+    return _client("sqs")  # type: ignore[no-any-return]
+
+
+def sesv2() -> SESV2Client:
+    return _client("sesv2")  # type: ignore[no-any-return]
+
+
+def reset_clients() -> None:
+    """Forget cached clients (tests switch endpoints and credentials between cases)."""
+    _client.cache_clear()
+    _resource.cache_clear()

@@ -1,0 +1,1 @@
+"""Marketing data: the records of the import format and their DynamoDB store."""
