@@ -1,0 +1,50 @@
+"""`mailexports tenant create NAME --username USER` (and `tenant key` for another API key)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from mailexports.errors import DomainError
+from mailexports.tenants.service import create_tenant, issue_api_key
+from mailexports.tenants.store import DynamoTenantStore
+from mailexports_cli.target import add_target_arguments, apply_target
+
+
+def register(subparsers: Any) -> None:
+    tenant = subparsers.add_parser("tenant", help="create tenants and API keys")
+    actions = tenant.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    create = actions.add_parser("create", help="create a tenant; prints its API key and webhook secret once")
+    create.add_argument("name")
+    create.add_argument("--username", required=True, help="the tenant's login name (Pinpointe `username`)")
+    add_target_arguments(create)
+    create.set_defaults(handler=_create)
+
+    key = actions.add_parser("key", help="issue another API key for a tenant (id or name)")
+    key.add_argument("tenant")
+    add_target_arguments(key)
+    key.set_defaults(handler=_key)
+
+
+def _create(args: argparse.Namespace) -> int:
+    apply_target(args)
+    try:
+        created = create_tenant(args.name, args.username)
+    except DomainError as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return 2
+    print(json.dumps(created.model_dump(), indent=2))
+    return 0
+
+
+def _key(args: argparse.Namespace) -> int:
+    apply_target(args)
+    tenant = DynamoTenantStore().find(args.tenant)
+    if tenant is None:
+        print(f"error: no tenant {args.tenant!r}", file=sys.stderr)
+        return 2
+    print(json.dumps({"tenant_id": tenant.tenant_id, "api_key": issue_api_key(tenant.tenant_id)}, indent=2))
+    return 0
