@@ -17,6 +17,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StringConstraints,
     TypeAdapter,
 )
 
@@ -31,6 +32,8 @@ def _email(value: str) -> str:
 Id = Annotated[str, Field(min_length=1, max_length=256)]
 # Timestamps may come with any offset; the store keeps UTC.
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(lambda v: v.astimezone(UTC))]
+# Byte-exact text: records strip whitespace elsewhere, but a MIME message ends in CRLF.
+RawText = Annotated[str, StringConstraints(strip_whitespace=False)]
 Email = Annotated[str, Field(min_length=3, max_length=320), AfterValidator(_email)]
 
 
@@ -119,7 +122,7 @@ class MessageRecord(_Record):
     contact_id: Id
     email: Email
     sent_at: UtcDatetime
-    mime: str
+    mime: RawText
 
 
 class EventRecord(_Record):
