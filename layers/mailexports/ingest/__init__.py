@@ -1,0 +1,1 @@
+"""SES event publishing -> marketing data: parse SNS-wrapped SES events, map them, write them."""

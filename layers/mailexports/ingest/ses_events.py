@@ -1,0 +1,374 @@
+"""Amazon SES event-publishing records, and how each becomes a marketing `EventRecord`.
+
+SES publishes to the configuration set's SNS topic; SNS delivers to SQS without raw
+message delivery, so an SQS body is an SNS notification whose `Message` is the SES
+event JSON. An EventBridge-delivered event (`source: aws.ses`, the SES event in
+`detail`) is accepted too, so the ingest also works behind an EventBridge rule.
+
+docs/ses-ingest.md has the mapping table and the tags the sender must set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parseaddr
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic.alias_generators import to_camel, to_pascal
+
+from mailexports.errors import ValidationFailed
+from mailexports.marketing.records import EventRecord, EventType, iso_ms
+
+# Message tags the sender sets on every campaign message (SES SendEmail `EmailTags`).
+TENANT_TAG = "mx-tenant"
+STAT_TAG = "mx-stat"
+CONTACT_TAG = "mx-contact"
+
+EVENT_ID_PREFIX = "ses-"
+
+_TAG_VALUE = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+SesEventType = Literal[
+    "Send",
+    "Delivery",
+    "Open",
+    "Click",
+    "Bounce",
+    "Complaint",
+    "Reject",
+    "DeliveryDelay",
+    "Subscription",
+    "Rendering Failure",
+]
+
+
+class MalformedSesEvent(ValidationFailed):
+    """The record can never be ingested as it is: not JSON, not SNS/SES, or missing our tags."""
+
+    code = "malformed_ses_event"
+
+
+# ---------------------------------------------------------------- envelopes
+
+
+class SnsNotification(BaseModel):
+    """The SNS envelope of a non-raw SNS -> SQS delivery (only the fields we use)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", alias_generator=to_pascal)
+
+    type: Literal["Notification"]
+    message_id: str
+    topic_arn: str
+    message: str
+    timestamp: AwareDatetime
+
+
+class EventBridgeSesEvent(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    source: Literal["aws.ses"]
+    id: str
+    detail: dict[str, Any]
+
+
+# ---------------------------------------------------------------- the SES event
+
+
+class _SesModel(BaseModel):
+    # SES adds fields over time; ignore what we do not read.
+    model_config = ConfigDict(frozen=True, extra="ignore", alias_generator=to_camel, populate_by_name=True)
+
+
+class SesMail(_SesModel):
+    timestamp: AwareDatetime
+    message_id: str = Field(min_length=1)
+    source: str = ""
+    destination: list[str] = Field(default_factory=list)
+    tags: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class SesRecipient(_SesModel):
+    email_address: str
+
+
+class SesBounce(_SesModel):
+    bounce_type: Literal["Permanent", "Transient", "Undetermined"]
+    bounce_sub_type: str = ""
+    bounced_recipients: list[SesRecipient] = Field(default_factory=list)
+    timestamp: AwareDatetime
+
+
+class SesComplaint(_SesModel):
+    complained_recipients: list[SesRecipient] = Field(default_factory=list)
+    timestamp: AwareDatetime
+    complaint_feedback_type: str | None = None
+
+
+class SesDelivery(_SesModel):
+    timestamp: AwareDatetime
+    recipients: list[str] = Field(default_factory=list)
+
+
+class SesOpen(_SesModel):
+    timestamp: AwareDatetime
+    ip_address: str | None = None
+    user_agent: str | None = None
+
+
+class SesClick(_SesModel):
+    timestamp: AwareDatetime
+    link: str = Field(min_length=1)
+    ip_address: str | None = None
+    user_agent: str | None = None
+    link_tags: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class SesReject(_SesModel):
+    reason: str = ""
+
+
+class SesTopicStatus(_SesModel):
+    topic_name: str
+    subscription_status: str  # "OptIn" or "OptOut"
+
+
+class SesTopicPreferences(_SesModel):
+    unsubscribe_all: bool = False
+    topic_subscription_status: list[SesTopicStatus] = Field(default_factory=list)
+
+
+class SesSubscription(_SesModel):
+    timestamp: AwareDatetime
+    contact_list: str = ""
+    source: str = ""
+    new_topic_preferences: SesTopicPreferences = Field(default_factory=SesTopicPreferences)
+    old_topic_preferences: SesTopicPreferences | None = None
+
+
+class SesDeliveryDelay(_SesModel):
+    timestamp: AwareDatetime | None = None
+    delay_type: str = ""
+
+
+class SesRenderingFailure(_SesModel):
+    error_message: str = ""
+    template_name: str = ""
+
+
+class SesEvent(_SesModel):
+    event_type: SesEventType
+    mail: SesMail
+    send: dict[str, Any] | None = None
+    delivery: SesDelivery | None = None
+    open: SesOpen | None = None
+    click: SesClick | None = None
+    bounce: SesBounce | None = None
+    complaint: SesComplaint | None = None
+    reject: SesReject | None = None
+    delivery_delay: SesDeliveryDelay | None = None
+    subscription: SesSubscription | None = None
+    failure: SesRenderingFailure | None = None
+
+
+def _describe(error: ValidationError, where: str) -> str:
+    """Field paths and messages only: the input values may hold addresses (PII)."""
+    problems = [
+        f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}"
+        for e in error.errors(include_url=False, include_input=False, include_context=False)
+    ]
+    return f"{where}: " + "; ".join(problems[:5])
+
+
+def parse_body(body: str) -> SesEvent:
+    """The SES event inside one SQS message body; raises `MalformedSesEvent` saying what is wrong."""
+    try:
+        envelope = json.loads(body)
+    except ValueError as error:
+        raise MalformedSesEvent(f"SQS body is not JSON ({error.__class__.__name__})") from None
+    if not isinstance(envelope, dict):
+        raise MalformedSesEvent("SQS body is not a JSON object")
+    if "Type" in envelope:
+        notification = _validated(SnsNotification, envelope, "SNS envelope")
+        return _validated(SesEvent, notification.message, "SES event in the SNS Message")
+    if envelope.get("source") == "aws.ses":
+        bridged = _validated(EventBridgeSesEvent, envelope, "EventBridge envelope")
+        return _validated(SesEvent, bridged.detail, "SES event in the EventBridge detail")
+    raise MalformedSesEvent("SQS body is neither an SNS notification nor an EventBridge SES event")
+
+
+def _validated[M: BaseModel](model: type[M], data: str | dict[str, Any], where: str) -> M:
+    try:
+        return model.model_validate_json(data) if isinstance(data, str) else model.model_validate(data)
+    except ValidationError as error:
+        raise MalformedSesEvent(_describe(error, where)) from None
+
+
+# ---------------------------------------------------------------- mapping
+
+
+@dataclass(frozen=True)
+class MappedEvent:
+    tenant_id: str
+    record: EventRecord
+
+
+@dataclass(frozen=True)
+class SkippedEvent:
+    """Not an error: an SES event with no counterpart in the marketing data."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class _Facts:
+    type: EventType
+    at: datetime
+    recipient: str
+    ip: str | None = None
+    user_agent: str | None = None
+    url: str | None = None
+
+
+def event_id_for(ses_message_id: str, event_type: str, at: datetime, recipient: str, link: str | None) -> str:
+    """Deterministic, so a redelivered (or re-published) SES event is written once."""
+    key = json.dumps([ses_message_id, event_type, iso_ms(at), recipient.lower(), link or ""])
+    return EVENT_ID_PREFIX + hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
+def to_event_record(event: SesEvent) -> MappedEvent | SkippedEvent:
+    """Map one SES event; raises `MalformedSesEvent` when it lacks what the mapping needs."""
+    skip = _skip_reason(event)
+    if skip is not None:
+        return SkippedEvent(skip)
+    tenant_id, stat_id, contact_id = _our_tags(event.mail)
+    facts = _facts(event)
+    try:
+        record = EventRecord(
+            event_id=event_id_for(
+                event.mail.message_id, event.event_type, facts.at, facts.recipient, facts.url
+            ),
+            type=facts.type,
+            stat_id=stat_id,
+            contact_id=contact_id,
+            email=facts.recipient,
+            at=facts.at,
+            ip=facts.ip,
+            user_agent=facts.user_agent,
+            url=facts.url,
+        )
+    except ValidationError as error:
+        raise MalformedSesEvent(_describe(error, "event record")) from None
+    return MappedEvent(tenant_id=tenant_id, record=record)
+
+
+def _skip_reason(event: SesEvent) -> str | None:
+    match event.event_type:
+        case "DeliveryDelay":
+            return "DeliveryDelay: SES keeps retrying; the Delivery or Bounce that follows is recorded"
+        case "Rendering Failure":
+            return "Rendering Failure: the message was never sent, so no recipient status changes"
+        case "Subscription" if event.subscription is not None and not is_opt_out(event.subscription):
+            return "Subscription: a preference change that opts out of nothing"
+    return None
+
+
+def is_opt_out(subscription: SesSubscription) -> bool:
+    """True when this change unsubscribes from everything or opts out of a topic not opted out before."""
+    new = subscription.new_topic_preferences
+    old = subscription.old_topic_preferences or SesTopicPreferences()
+    if new.unsubscribe_all and not old.unsubscribe_all:
+        return True
+    was_out = {t.topic_name for t in old.topic_subscription_status if t.subscription_status == "OptOut"}
+    return any(
+        t.subscription_status == "OptOut" and t.topic_name not in was_out
+        for t in new.topic_subscription_status
+    )
+
+
+def _our_tags(mail: SesMail) -> tuple[str, str, str]:
+    values: list[str] = []
+    missing: list[str] = []
+    for name in (TENANT_TAG, STAT_TAG, CONTACT_TAG):
+        found = mail.tags.get(name) or []
+        if not found:
+            missing.append(name)
+        elif not _TAG_VALUE.fullmatch(found[0]):
+            # SES itself allows no other characters; this also keeps ids free of key separators.
+            raise MalformedSesEvent(f"message tag {name} is not 1-256 of A-Z a-z 0-9 _ -")
+        else:
+            values.append(found[0])
+    if missing:
+        raise MalformedSesEvent(f"message tags missing: {', '.join(missing)} (the sender must set them)")
+    tenant_id, stat_id, contact_id = values
+    return tenant_id, stat_id, contact_id
+
+
+def _facts(event: SesEvent) -> _Facts:
+    mail = event.mail
+    match event.event_type:
+        case "Send":
+            return _Facts(EventType.SEND, mail.timestamp, _first_destination(mail))
+        case "Reject":
+            return _Facts(EventType.REJECT, mail.timestamp, _first_destination(mail))
+        case "Delivery":
+            delivery = _require(event.delivery, "delivery", event.event_type)
+            recipient = _address(delivery.recipients[0]) if delivery.recipients else _first_destination(mail)
+            return _Facts(EventType.DELIVERY, delivery.timestamp, recipient)
+        case "Open":
+            opened = _require(event.open, "open", event.event_type)
+            return _Facts(
+                EventType.OPEN,
+                opened.timestamp,
+                _first_destination(mail),
+                ip=opened.ip_address,
+                user_agent=opened.user_agent,
+            )
+        case "Click":
+            click = _require(event.click, "click", event.event_type)
+            return _Facts(
+                EventType.CLICK,
+                click.timestamp,
+                _first_destination(mail),
+                ip=click.ip_address,
+                user_agent=click.user_agent,
+                url=click.link,
+            )
+        case "Bounce":
+            bounce = _require(event.bounce, "bounce", event.event_type)
+            # Undetermined: SES could not classify it, so the address may well be fine;
+            # a soft bounce never marks a contact undeliverable on a guess.
+            kind = EventType.HARD_BOUNCE if bounce.bounce_type == "Permanent" else EventType.SOFT_BOUNCE
+            recipients = bounce.bounced_recipients
+            recipient = _address(recipients[0].email_address) if recipients else _first_destination(mail)
+            return _Facts(kind, bounce.timestamp, recipient)
+        case "Complaint":
+            complaint = _require(event.complaint, "complaint", event.event_type)
+            recipients = complaint.complained_recipients
+            recipient = _address(recipients[0].email_address) if recipients else _first_destination(mail)
+            return _Facts(EventType.COMPLAINT, complaint.timestamp, recipient)
+        case "Subscription":
+            subscription = _require(event.subscription, "subscription", event.event_type)
+            return _Facts(EventType.UNSUBSCRIBE, subscription.timestamp, _first_destination(mail))
+    raise MalformedSesEvent(f"eventType {event.event_type!r} has no mapping")  # pragma: no cover
+
+
+def _require[T](value: T | None, key: str, event_type: str) -> T:
+    if value is None:
+        raise MalformedSesEvent(f"{event_type} event without its {key!r} object")
+    return value
+
+
+def _first_destination(mail: SesMail) -> str:
+    if not mail.destination:
+        raise MalformedSesEvent("mail.destination is empty: no recipient to attribute the event to")
+    return _address(mail.destination[0])
+
+
+def _address(value: str) -> str:
+    """`Name <a@b.example>` or `a@b.example` -> `a@b.example` (EventRecord validates it)."""
+    return parseaddr(value)[1] or value
