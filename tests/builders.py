@@ -18,7 +18,7 @@ class FakeLambdaContext:
     aws_request_id: str = "00000000-0000-0000-0000-000000000000"
     log_group_name: str = "/aws/lambda/test-function"
     log_stream_name: str = "test"
-    remaining_ms: int = 30_000
+    remaining_ms: int = 900_000
 
     def get_remaining_time_in_millis(self) -> int:
         return self.remaining_ms

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-import os
+import importlib.util
 from collections.abc import Iterator
+from types import ModuleType
 
 import pytest
 from moto import mock_aws
 
 from mailexports import aws
 from mailexports.config import Settings, get_settings
+from mailexports.exports import download_tokens
+from mailexports.tenants.models import CreatedTenant
+from mailexports.tenants.service import create_tenant
 from mailexports_cli.local.resources import REGION, create_resources
+from mailexports_cli.local.template import PROJECT_ROOT
 
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -22,6 +27,12 @@ FAKE_CREDENTIALS = {
 }
 
 
+def _forget_cached_state() -> None:
+    aws.reset_clients()
+    get_settings.cache_clear()
+    download_tokens.reset_key_cache()
+
+
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No test may reach real AWS: fake credentials, no endpoint override, fresh clients."""
@@ -29,11 +40,9 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
-    aws.reset_clients()
-    get_settings.cache_clear()
+    _forget_cached_state()
     yield
-    aws.reset_clients()
-    get_settings.cache_clear()
+    _forget_cached_state()
 
 
 @pytest.fixture
@@ -43,6 +52,27 @@ def aws_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
         _, environment = create_resources(prefix="test")
         for name, value in environment.items():
             monkeypatch.setenv(name, value)
-        aws.reset_clients()
-        get_settings.cache_clear()
+        _forget_cached_state()
         yield get_settings()
+
+
+@pytest.fixture
+def tenant(aws_stack: Settings) -> CreatedTenant:
+    """A tenant in the emulated Tenants table, with its one-time API key."""
+    return create_tenant("acme", "ops@acme.example")
+
+
+def load_handler(function: str) -> ModuleType:
+    """functions/<function>/app.py as a module (every handler file is called app.py)."""
+    path = PROJECT_ROOT / "functions" / function / "app.py"
+    spec = importlib.util.spec_from_file_location(f"handler_{function}", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def handlers() -> dict[str, ModuleType]:
+    return {name: load_handler(name) for name in ("submit", "status", "worker", "ingest")}

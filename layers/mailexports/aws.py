@@ -6,7 +6,7 @@ local stack's moto server, and to in-process moto in unit tests.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -22,12 +22,17 @@ if TYPE_CHECKING:
 _CONFIG = Config(retries={"max_attempts": 8, "mode": "adaptive"}, max_pool_connections=64)
 
 
-@lru_cache(maxsize=None)
+# SigV4 presigned URLs work in every region and state their lifetime (X-Amz-Expires).
+_S3_CONFIG = _CONFIG.merge(Config(signature_version="s3v4"))
+
+
+@cache
 def _client(name: str) -> Any:
-    return boto3.session.Session().client(name, config=_CONFIG)  # type: ignore[call-overload]
+    config = _S3_CONFIG if name == "s3" else _CONFIG
+    return boto3.session.Session().client(name, config=config)  # type: ignore[call-overload]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _resource(name: str) -> Any:
     return boto3.session.Session().resource(name, config=_CONFIG)  # type: ignore[call-overload]
 
@@ -50,6 +55,10 @@ def sqs() -> SQSClient:
 
 def sesv2() -> SESV2Client:
     return _client("sesv2")  # type: ignore[no-any-return]
+
+
+def secrets_manager() -> Any:
+    return _client("secretsmanager")
 
 
 def reset_clients() -> None:

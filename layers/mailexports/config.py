@@ -23,9 +23,21 @@ class Settings(BaseModel):
     notify_queue_url: str = Field(default="", alias="NOTIFY_QUEUE_URL")
     exports_bucket: str = Field(alias="EXPORTS_BUCKET")
     data_bucket: str = Field(alias="DATA_BUCKET")
+    signing_secret_arn: str = Field(default="", alias="SIGNING_SECRET_ARN")
     retention_days: int = Field(default=7, ge=1, alias="RETENTION_DAYS")
     sender_email: str = Field(default="exports@example.com", alias="SENDER_EMAIL")
     presign_ttl_seconds: int = Field(default=300, ge=1, le=3600, alias="PRESIGN_TTL_SECONDS")
+    # Export worker tuning: parts end on a record boundary once this big (S3's floor is 5 MiB).
+    export_part_bytes: int = Field(default=8 * 1024 * 1024, ge=5 * 1024 * 1024, alias="EXPORT_PART_BYTES")
+    # A file past this many bytes (before compression) is closed and the next one begun.
+    export_max_file_bytes: int = Field(default=1024**3, ge=5 * 1024 * 1024, alias="EXPORT_MAX_FILE_BYTES")
+    # Stop, checkpoint and continue in a new invocation when less time than this remains.
+    export_time_reserve_ms: int = Field(default=60_000, ge=1_000, alias="EXPORT_TIME_RESERVE_MS")
+    # Matches ExportQueue's maxReceiveCount: the last delivery marks the task failed.
+    export_max_receives: int = Field(default=5, ge=1, alias="EXPORT_MAX_RECEIVES")
+    # A processing task whose heartbeat is older than this is taken over or re-driven.
+    heartbeat_stale_seconds: int = Field(default=300, ge=30, alias="HEARTBEAT_STALE_SECONDS")
+    watchdog_max_redrives: int = Field(default=3, ge=0, alias="WATCHDOG_MAX_REDRIVES")
     # The local stack sets this so a developer can receive webhooks on http://localhost.
     allow_insecure_webhooks: bool = Field(default=False, alias="ALLOW_INSECURE_WEBHOOKS")
 

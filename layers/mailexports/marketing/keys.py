@@ -5,19 +5,21 @@ a campaign's recipients and a segment's members are spread over `SHARDS`
 partitions by a hash of the contact id: a million-recipient send writes to many
 partitions at once and readers query the shards in parallel.
 
-| item              | pk                                   | sk                          | index keys |
-|-------------------|--------------------------------------|-----------------------------|------------|
-| field             | T#{t}#FIELDS                         | F#{field_id}                |            |
-| tag               | T#{t}#TAGS                           | TAG#{tag}                   |            |
-| contact           | T#{t}#C#{contact_id}                 | PROFILE                     |            |
-| segment member    | T#{t}#SEG#{segment}#{shard}          | C#{contact_id}              |            |
-| campaign          | T#{t}#CAMP#{campaign_id}             | META                        |            |
-| send (by campaign)| T#{t}#CAMP#{campaign_id}             | SEND#{stat_id}              |            |
-| send (by stat)    | T#{t}#STAT#{stat_id}                 | META                        |            |
-| event             | T#{t}#STAT#{stat_id}#{shard}         | C#{contact_id}#{at}#{event_id} | open/click: gsi1 (campaign, time), gsi2 (email) |
-| recipient status  | T#{t}#CAMP#{campaign_id}#R#{shard}   | C#{contact_id}              | gsi3 (changed_at) |
-| message           | T#{t}#MSG#{message_id}               | MSG                         | gsi2 (email) |
-| survey response   | T#{t}#SURVEY#{response_id}           | RESPONSE                    | gsi2 (email) |
+| item             | pk                                 | sk                          | index keys         |
+|------------------|------------------------------------|-----------------------------|--------------------|
+| field            | T#{t}#FIELDS                       | F#{field_id}                |                    |
+| tag              | T#{t}#TAGS                         | TAG#{tag}                   |                    |
+| contact          | T#{t}#C#{contact_id}               | PROFILE                     |                    |
+| segment member   | T#{t}#SEG#{segment}#{shard}        | C#{contact_id}              |                    |
+| campaign         | T#{t}#CAMP#{campaign_id}           | META                        |                    |
+| send by campaign | T#{t}#CAMP#{campaign_id}           | SEND#{stat_id}              |                    |
+| send by stat     | T#{t}#STAT#{stat_id}               | META                        |                    |
+| event            | T#{t}#STAT#{stat_id}#{shard}       | C#{contact_id}#{at}#{id}    | gsi1, gsi2 (*)     |
+| recipient status | T#{t}#CAMP#{campaign_id}#R#{shard} | C#{contact_id}              | gsi3 (changed_at)  |
+| message          | T#{t}#MSG#{message_id}             | MSG                         | gsi2 (email)       |
+| survey response  | T#{t}#SURVEY#{response_id}         | RESPONSE                    | gsi2 (email)       |
+
+(*) opens and clicks only: gsi1 = the campaign's activity by time, gsi2 = by email.
 """
 
 from __future__ import annotations
@@ -109,7 +111,9 @@ def event_sk(contact_id: str, at: datetime, event_id: str) -> str:
 
 
 def after_contact(contact_id: str) -> str:
-    """A sort key past every event (or member) of `contact_id`, to resume after it."""
+    """A sort key past every event of `contact_id` (`C#{id}#...`), to resume after it.
+
+    Not for segment members (`C#{id}` alone): there `sk > C#{id}` is the bound."""
     return f"C#{contact_id}{AFTER}"
 
 

@@ -29,7 +29,8 @@ def _email(value: str) -> str:
     return value.lower()
 
 
-Id = Annotated[str, Field(min_length=1, max_length=256)]
+# `#` separates the parts of the store's keys, so an id may not contain it.
+Id = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[^#]+$")]
 # Timestamps may come with any offset; the store keeps UTC.
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(lambda v: v.astimezone(UTC))]
 # Byte-exact text: records strip whitespace elsewhere, but a MIME message ends in CRLF.

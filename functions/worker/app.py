@@ -1,0 +1,28 @@
+"""WorkerFunction: turns ExportQueue messages into export files (one task per message)."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from mailexports.exports.worker import ExportWorker
+from mailexports.observability import logger, metrics, tracer
+
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    worker = ExportWorker()
+
+    def export(record: SQSRecord) -> None:
+        worker.handle(
+            record.body,
+            receive_count=int(record.attributes.approximate_receive_count),
+            remaining_ms=context.get_remaining_time_in_millis,
+        )
+
+    return process_partial_response(event=event, record_handler=export, processor=processor, context=context)

@@ -1,0 +1,20 @@
+"""The two API resolvers: one per function, each with only the routes it serves."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+
+from mailexports.api.canonical import status_router, submit_router
+from mailexports.api.errors import install_error_handlers
+
+
+def _app(*routers: object) -> APIGatewayRestResolver:
+    app = APIGatewayRestResolver()
+    for router in routers:
+        app.include_router(router)  # type: ignore[arg-type]
+    install_error_handlers(app)
+    return app
+
+
+submit_app = _app(submit_router)
+status_app = _app(status_router)

@@ -1,0 +1,57 @@
+"""The one place domain errors become HTTP answers, in the caller's dialect.
+
+Each dialect registers a renderer for its path prefix; the canonical shape is
+`{"error": {"code", "message", "details"}}`. Unexpected exceptions become a 500
+without any detail: the traceback goes to the log, never to the client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+
+from mailexports.api.http import json_response
+from mailexports.errors import DomainError, NotFound
+from mailexports.observability import logger
+
+ErrorRenderer = Callable[[DomainError], Response[str]]
+
+
+def canonical_error(error: DomainError) -> Response[str]:
+    body = {"error": {"code": error.code, "message": error.message, "details": error.details}}
+    headers = {"WWW-Authenticate": 'Bearer realm="mailexports"'} if error.status == 401 else None
+    return json_response(error.status, body, headers)
+
+
+# Path prefix -> renderer; dialect modules add theirs with `register_dialect`.
+_RENDERERS: dict[str, ErrorRenderer] = {}
+
+
+def register_dialect(prefix: str, renderer: ErrorRenderer) -> None:
+    _RENDERERS[prefix] = renderer
+
+
+def renderer_for(path: str) -> ErrorRenderer:
+    for prefix, renderer in _RENDERERS.items():
+        if path.startswith(prefix):
+            return renderer
+    return canonical_error
+
+
+def install_error_handlers(app: APIGatewayRestResolver) -> None:
+    @app.exception_handler(DomainError)
+    def _domain(error: DomainError) -> Response[str]:
+        logger.info("request refused", extra={"code": error.code, "status": error.status})
+        return renderer_for(app.current_event.path)(error)
+
+    @app.not_found
+    def _not_found(_: Exception) -> Response[str]:
+        return renderer_for(app.current_event.path)(NotFound("no such route"))
+
+    @app.exception_handler(Exception)
+    def _unexpected(error: Exception) -> Response[str]:
+        logger.exception("unexpected error")
+        return json_response(
+            500, {"error": {"code": "internal_error", "message": "internal error", "details": []}}
+        )

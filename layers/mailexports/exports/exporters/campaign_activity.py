@@ -1,0 +1,24 @@
+"""`campaign_activity`: one record per contact with opens or clicks of a send in the window."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mailexports.exports.exporters.base import Row
+from mailexports.exports.requests import CampaignActivityParams
+from mailexports.exports.task import ExportTask
+from mailexports.marketing.reader import MarketingReader
+
+
+class CampaignActivityExporter:
+    def rows(self, task: ExportTask, after: str | None) -> Iterator[Row]:
+        params = CampaignActivityParams.model_validate(task.params)
+        activity = MarketingReader(task.tenant_id).campaign_activity(
+            params.stat_id,
+            start=params.start,
+            end=params.end,
+            events=frozenset(params.events),
+            after_contact=after,
+        )
+        for contact in activity:
+            yield Row(contact.model_dump(mode="json"), contact.contact_id)

@@ -1,0 +1,117 @@
+"""Submitting an export: validate references, write the task, enqueue it.
+
+With an `Idempotency-Key` the task id is derived from (tenant, key), so a retried
+submit finds the task it already made instead of making a second one; the same
+key with another body is refused. A retry of a task still `new` re-sends its
+message, so a crash between the put and the send heals on the client's retry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+
+from mailexports import aws
+from mailexports.config import get_settings
+from mailexports.errors import IdempotencyMismatch, UnknownReference
+from mailexports.exports.requests import (
+    CampaignActivityParams,
+    CampaignDeliveryParams,
+    ExportRequest,
+    SegmentContactsParams,
+)
+from mailexports.exports.task import ExportTask, NotificationState, TaskStatus
+from mailexports.exports.task_store import DynamoTaskStore, TaskStore, now
+from mailexports.exports.worker import message_body
+from mailexports.marketing.reader import MarketingReader
+
+_IDEMPOTENCY_NAMESPACE = uuid.UUID("0b6b7a52-3c55-4a4e-9d0e-6b1f0c9e8a11")
+
+
+def request_hash(request: ExportRequest) -> str:
+    canonical = json.dumps(request.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class ExportSubmitter:
+    def __init__(self, store: TaskStore | None = None) -> None:
+        self._store = store or DynamoTaskStore()
+
+    def submit(
+        self,
+        tenant_id: str,
+        request: ExportRequest,
+        *,
+        idempotency_key: str | None = None,
+        api_base_url: str | None = None,
+        dialect: str | None = None,
+    ) -> tuple[ExportTask, bool]:
+        """Return the task and whether this call created it."""
+        self._check_references(tenant_id, request)
+        digest = request_hash(request)
+        task_uuid = (
+            str(uuid.uuid5(_IDEMPOTENCY_NAMESPACE, f"{tenant_id}\n{idempotency_key}"))
+            if idempotency_key
+            else str(uuid.uuid4())
+        )
+        task = ExportTask(
+            task_uuid=task_uuid,
+            tenant_id=tenant_id,
+            task_type=request.type,
+            params=request.params.model_dump(mode="json"),
+            format=request.format,
+            compression=request.compression,
+            notify=request.notify,
+            notification=(
+                NotificationState(type=request.notify.type, target=request.notify.value)
+                if request.notify
+                else None
+            ),
+            dialect=dialect,
+            created_at=now(),
+            api_base_url=api_base_url,
+            request_hash=digest,
+        )
+        created = self._store.create(task)
+        if not created:
+            existing = self._store.get(task_uuid, tenant_id)
+            if existing.request_hash != digest:
+                raise IdempotencyMismatch("this Idempotency-Key was already used with a different request")
+            task = existing
+        if task.status is TaskStatus.NEW:
+            self._enqueue(task)
+        return task, created
+
+    def _enqueue(self, task: ExportTask) -> None:
+        aws.sqs().send_message(
+            QueueUrl=get_settings().export_queue_url, MessageBody=message_body(task.task_uuid)
+        )
+
+    @staticmethod
+    def _check_references(tenant_id: str, request: ExportRequest) -> None:
+        """Refuse, before anything is written, a request naming what the tenant does not have."""
+        reader = MarketingReader(tenant_id)
+        params = request.params
+        problems: list[dict[str, str]] = []
+        if isinstance(params, CampaignActivityParams) and reader.send(params.stat_id) is None:
+            problems.append(
+                {"field": "params.stat_id", "issue": f"no campaign send with stat_id {params.stat_id}"}
+            )
+        elif isinstance(params, SegmentContactsParams):
+            problems += [
+                {"field": f"params.segment_ids.{i}", "issue": f"no segment {segment}"}
+                for i, segment in enumerate(params.segment_ids)
+                if not reader.segment_exists(segment)
+            ]
+        elif isinstance(params, CampaignDeliveryParams):
+            if reader.campaign(params.campaign_id) is None:
+                problems.append({"field": "params.campaign_id", "issue": f"no campaign {params.campaign_id}"})
+            known = reader.fields() if params.field_ids else {}
+            problems += [
+                {"field": f"params.field_ids.{i}", "issue": f"no custom field with id {field_id}"}
+                for i, field_id in enumerate(params.field_ids)
+                if field_id not in known
+            ]
+        if problems:
+            raise UnknownReference("; ".join(p["issue"] for p in problems), problems)

@@ -1,0 +1,92 @@
+"""An export task: what was asked, where it stands, and the files it produced."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mailexports.exports.checkpoint import Checkpoint
+from mailexports.exports.requests import ExportType, NotifyTarget
+
+
+class TaskStatus(StrEnum):
+    NEW = "new"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"  # never stored: a completed task past its files' retention reads as expired
+
+
+FINISHED = frozenset({TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED})
+
+
+class ExportFile(BaseModel):
+    key: str
+    bytes: int
+    records: int
+    sha256: str
+
+
+class Progress(BaseModel):
+    records: int = 0
+    bytes: int = 0
+
+
+class TaskError(BaseModel):
+    code: str
+    message: str
+
+
+class NotificationAttempt(BaseModel):
+    at: datetime
+    outcome: str  # "delivered", or why not: "http_error", "timeout", "redirect", "refused_target", ...
+    http_status: int | None = None
+
+
+class NotificationState(BaseModel):
+    """Where telling the client stands; every delivery attempt is kept."""
+
+    type: Literal["email", "webhook"]
+    target: str
+    status: Literal["pending", "retrying", "delivered", "failed"] = "pending"
+    webhook_id: str | None = None  # stable across retries of one notification
+    attempts: list[NotificationAttempt] = Field(default_factory=list)
+
+
+class ExportTask(BaseModel):
+    model_config = ConfigDict(validate_assignment=True)
+
+    task_uuid: str
+    tenant_id: str
+    task_type: ExportType
+    status: TaskStatus = TaskStatus.NEW
+    params: dict[str, Any]
+    format: str = "json"
+    compression: str = "none"
+    notify: NotifyTarget | None = None
+    notification: NotificationState | None = None
+    # The API the task was submitted through (None: canonical); picks the notification payload.
+    dialect: str | None = None
+    created_at: datetime
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    heartbeat_at: datetime | None = None
+    expires_at: datetime | None = None
+    progress: Progress = Field(default_factory=Progress)
+    files: list[ExportFile] = Field(default_factory=list)
+    error: TaskError | None = None
+    # Base URL the client used, so links in notifications point back at the same API.
+    api_base_url: str | None = None
+    request_hash: str | None = None
+    # Internal: the worker invocation that owns the task, and where it got to.
+    lease: str | None = None
+    checkpoint: Checkpoint | None = None
+    redrives: int = 0  # times the watchdog re-drove a stalled task
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED

@@ -1,0 +1,76 @@
+"""The task as clients see it, with freshly signed download URLs at every read."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from mailexports import aws
+from mailexports.config import get_settings
+from mailexports.exports import download_tokens
+from mailexports.exports.task import ExportFile, ExportTask, TaskStatus
+from mailexports.marketing.records import iso_ms
+
+
+def effective_status(task: ExportTask, at: datetime | None = None) -> TaskStatus:
+    """A completed task whose files are past retention reads as `expired`."""
+    moment = at or datetime.now(UTC)
+    if task.status is TaskStatus.COMPLETED and task.expires_at and task.expires_at <= moment:
+        return TaskStatus.EXPIRED
+    return task.status
+
+
+def presigned_url(file: ExportFile) -> str:
+    settings = get_settings()
+    return aws.s3().generate_presigned_url(
+        "get_object",
+        Params={"Bucket": settings.exports_bucket, "Key": file.key},
+        ExpiresIn=settings.presign_ttl_seconds,
+    )
+
+
+def download_link(task: ExportTask, index: int) -> str | None:
+    """A link that stays valid until the file expires (what emails and webhooks carry)."""
+    if task.expires_at is None:
+        return None
+    token = download_tokens.issue(task.task_uuid, index, task.expires_at)
+    return f"{task.api_base_url or ''}/v1/downloads/{token}"
+
+
+def _ts(value: datetime | None) -> str | None:
+    return iso_ms(value) if value else None
+
+
+def task_view(task: ExportTask) -> dict[str, Any]:
+    status = effective_status(task)
+    downloadable = status is TaskStatus.COMPLETED
+    files = [
+        {
+            "url": presigned_url(f) if downloadable else None,
+            "download_link": download_link(task, i) if downloadable else None,
+            "bytes": f.bytes,
+            "records": f.records,
+            "sha256": f.sha256,
+        }
+        for i, f in enumerate(task.files)
+    ]
+    view: dict[str, Any] = {
+        "task_uuid": task.task_uuid,
+        "task_type": task.task_type.value,
+        "status": status.value,
+        "created_at": _ts(task.created_at),
+        "started_at": _ts(task.started_at),
+        "completed_at": _ts(task.completed_at),
+        "params": task.params,
+        "format": task.format,
+        "compression": task.compression,
+        "progress": task.progress.model_dump(),
+        "files": files,
+        "file_to_download": files[0]["url"] if files and downloadable else None,
+        "expires_at": _ts(task.expires_at),
+    }
+    if task.error is not None:
+        view["error"] = task.error.model_dump()
+    if task.notification is not None:
+        view["notification"] = task.notification.model_dump(mode="json", exclude={"webhook_id"})
+    return view
