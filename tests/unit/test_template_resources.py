@@ -12,14 +12,21 @@ from mailexports_cli.local.template import functions, load_template
 
 def test_every_function_has_its_handler_file() -> None:
     specs = functions()
-    assert {s.logical_id for s in specs} >= {"SubmitFunction", "StatusFunction", "WorkerFunction", "IngestFunction"}
+    assert {s.logical_id for s in specs} >= {
+        "SubmitFunction",
+        "StatusFunction",
+        "WorkerFunction",
+        "IngestFunction",
+    }
     for spec in specs:
         assert spec.handler_file.is_file(), spec
 
 
 def test_queues_carry_the_templates_redrive_and_visibility(aws_stack: Settings) -> None:
     sqs = boto3.client("sqs")
-    attributes = sqs.get_queue_attributes(QueueUrl=aws_stack.export_queue_url, AttributeNames=["All"])["Attributes"]
+    attributes = sqs.get_queue_attributes(QueueUrl=aws_stack.export_queue_url, AttributeNames=["All"])[
+        "Attributes"
+    ]
     declared = load_template()["Resources"]["ExportQueue"]["Properties"]
     assert attributes["VisibilityTimeout"] == str(declared["VisibilityTimeout"])
     redrive = json.loads(attributes["RedrivePolicy"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from functools import cache
 from typing import Any
 
 import boto3
@@ -19,7 +20,20 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"
 
 # Created in this order so every Fn::GetAtt a resource needs already resolves.
-_ORDER = ["AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::SecretsManager::Secret", "AWS::SNS::Topic", "AWS::SQS::Queue", "AWS::SNS::Subscription"]
+_ORDER = [
+    "AWS::DynamoDB::Table",
+    "AWS::S3::Bucket",
+    "AWS::SecretsManager::Secret",
+    "AWS::SNS::Topic",
+    "AWS::SQS::Queue",
+    "AWS::SNS::Subscription",
+]
+
+
+@cache
+def _client(service: str) -> Any:
+    # One client per service: creating a boto3 client costs tens of milliseconds.
+    return boto3.client(service, region_name=REGION)  # type: ignore[call-overload]
 
 
 def create_resources(
@@ -28,6 +42,7 @@ def create_resources(
     template: dict[str, Any] | None = None,
 ) -> tuple[Resolver, dict[str, str]]:
     """Create every emulated resource; return the resolver and the functions' environment."""
+    _client.cache_clear()  # clients are bound to the endpoint and credentials of this call
     template = template or load_template()
     resolver = Resolver(parameters={**parameter_defaults(template), **(parameters or {})})
     resolver.parameters.setdefault("AWS::Region", REGION)
@@ -45,7 +60,7 @@ def create_resources(
 
 def _table(prefix: str, logical_id: str, props: dict[str, Any], resolver: Resolver) -> None:
     name = f"{prefix}-{logical_id}"
-    client = boto3.client("dynamodb", region_name=REGION)
+    client = _client("dynamodb")
     kwargs: dict[str, Any] = {
         "TableName": name,
         "AttributeDefinitions": props["AttributeDefinitions"],
@@ -67,7 +82,7 @@ def _table(prefix: str, logical_id: str, props: dict[str, Any], resolver: Resolv
 
 def _bucket(prefix: str, logical_id: str, props: dict[str, Any], resolver: Resolver) -> None:
     name = f"{prefix}-{logical_id}".lower()[:63]
-    client = boto3.client("s3", region_name=REGION)
+    client = _client("s3")
     client.create_bucket(Bucket=name)
     if "PublicAccessBlockConfiguration" in props:
         client.put_public_access_block(
@@ -94,7 +109,11 @@ def _bucket(prefix: str, logical_id: str, props: dict[str, Any], resolver: Resol
 
 def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
     """CloudFormation's lifecycle rule spelling -> the S3 API's."""
-    out: dict[str, Any] = {"ID": rule["Id"], "Status": rule["Status"], "Filter": {"Prefix": rule.get("Prefix", "")}}
+    out: dict[str, Any] = {
+        "ID": rule["Id"],
+        "Status": rule["Status"],
+        "Filter": {"Prefix": rule.get("Prefix", "")},
+    }
     if "ExpirationInDays" in rule:
         out["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
     if "AbortIncompleteMultipartUpload" in rule:
@@ -104,27 +123,27 @@ def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
 
 
 def _secret(prefix: str, logical_id: str, props: dict[str, Any], resolver: Resolver) -> None:
-    client = boto3.client("secretsmanager", region_name=REGION)
+    client = _client("secretsmanager")
     arn = client.create_secret(Name=f"{prefix}-{logical_id}", SecretString=secrets.token_urlsafe(48))["ARN"]
     resolver.refs[logical_id] = arn
 
 
 def _topic(prefix: str, logical_id: str, props: dict[str, Any], resolver: Resolver) -> None:
-    arn = boto3.client("sns", region_name=REGION).create_topic(Name=f"{prefix}-{logical_id}")["TopicArn"]
+    arn = _client("sns").create_topic(Name=f"{prefix}-{logical_id}")["TopicArn"]
     resolver.refs[logical_id] = arn
     resolver.attrs[(logical_id, "TopicName")] = f"{prefix}-{logical_id}"
 
 
 def _queue(prefix: str, logical_id: str, props: dict[str, Any], resolver: Resolver) -> None:
     name = f"{prefix}-{logical_id}"
-    attributes = {
+    attributes: dict[str, str] = {
         key: str(props[key])
         for key in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds")
         if key in props
     }
     if "RedrivePolicy" in props:
         attributes["RedrivePolicy"] = json.dumps(props["RedrivePolicy"])
-    client = boto3.client("sqs", region_name=REGION)
+    client = _client("sqs")
     url = client.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
     resolver.refs[logical_id] = url
     resolver.attrs[(logical_id, "Arn")] = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"
@@ -132,7 +151,7 @@ def _queue(prefix: str, logical_id: str, props: dict[str, Any], resolver: Resolv
 
 
 def _subscription(prefix: str, logical_id: str, props: dict[str, Any], resolver: Resolver) -> None:
-    boto3.client("sns", region_name=REGION).subscribe(
+    _client("sns").subscribe(
         TopicArn=props["TopicArn"], Protocol=props["Protocol"], Endpoint=props["Endpoint"]
     )
 
@@ -140,7 +159,7 @@ def _subscription(prefix: str, logical_id: str, props: dict[str, Any], resolver:
 def _verify_sender(sender: str | None) -> None:
     """SES refuses unverified senders; a deployed stack verifies SenderEmail once, by hand."""
     if sender:
-        boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=sender)
+        _client("ses").verify_email_identity(EmailAddress=sender)
 
 
 _CREATORS = {

@@ -40,7 +40,8 @@ _CfnLoader.add_multi_constructor("!", _intrinsic)
 @lru_cache(maxsize=4)
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
     with path.open() as handle:
-        return yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+        template: dict[str, Any] = yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    return template
 
 
 @dataclass(frozen=True)
@@ -108,9 +109,7 @@ def functions(template: dict[str, Any] | None = None) -> list[FunctionSpec]:
 
 def parameter_defaults(template: dict[str, Any] | None = None) -> dict[str, str]:
     template = template or load_template()
-    return {
-        name: str(p["Default"]) for name, p in template.get("Parameters", {}).items() if "Default" in p
-    }
+    return {name: str(p["Default"]) for name, p in template.get("Parameters", {}).items() if "Default" in p}
 
 
 @dataclass
@@ -123,7 +122,7 @@ class Resolver:
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, dict) and len(value) == 1:
-            (key, arg), = value.items()
+            ((key, arg),) = value.items()
             if key == "Ref":
                 return self.parameters[arg] if arg in self.parameters else self.refs[arg]
             if key == "Fn::GetAtt":

@@ -1,0 +1,227 @@
+"""The local stack's pieces, started and stopped together (see `stack.py` for the command).
+
+Start order matters: both ports are bound first (a busy one fails fast), then moto
+starts and template.yaml's resources are created, the environment is pointed at them,
+the handlers are imported, the demo is loaded, and only then do the pumps, the outbox
+and the API start and the state file appear, so "state file exists" means "ready".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mailexports_cli.local.demo import DemoTenant
+from mailexports_cli.local.gateway import ApiServer, LocalApi
+from mailexports_cli.local.lambda_runtime import FunctionLoadError, LocalFunction
+from mailexports_cli.local.moto_server import MotoServer
+from mailexports_cli.local.outbox import DEFAULT_OUTBOX, Outbox
+from mailexports_cli.local.proxy_event import GatewayInfo
+from mailexports_cli.local.queue_pump import QueuePump
+from mailexports_cli.local.resources import REGION
+from mailexports_cli.local.template import Resolver, functions, parameter_defaults
+
+PREFIX = "mailexports-local"
+# Fake credentials: moto accepts any, and nothing here can reach real AWS with them.
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+
+
+class StackAlreadyRunning(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class StackOptions:
+    host: str = "127.0.0.1"
+    api_port: int = 3000
+    moto_port: int = 5000
+    demo: bool = True
+    demo_contacts: int = 200
+    outbox: Path = DEFAULT_OUTBOX
+    visibility_override: int | None = None
+
+
+class LocalStack:
+    """Starts and stops the pieces; `start` is all-or-nothing, `stop` is safe after a partial start."""
+
+    def __init__(self, options: StackOptions) -> None:
+        self.options = options
+        self.stage = parameter_defaults().get("Stage", "dev")
+        self.functions = [LocalFunction(spec, name_prefix=PREFIX) for spec in functions()]
+        self.api: ApiServer | None = None
+        self.moto: MotoServer | None = None
+        self.outbox: Outbox | None = None
+        self.pumps: list[QueuePump] = []
+        self.demo: DemoTenant | None = None
+        self.env: dict[str, str] = {}
+        self.started = False
+        self.startup_seconds = 0.0
+        self._state_path: Path | None = None
+
+    def start(self) -> None:
+        from mailexports_cli.target import state_file
+
+        began = time.monotonic()
+        _refuse_if_running(state_file())
+        # Both ports are bound before anything else happens, so a busy one fails fast.
+        api = LocalApi(self.functions, GatewayInfo(stage=self.stage, port=self.options.api_port))
+        self.api = ApiServer(api, self.options.host, self.options.api_port)
+        api.gateway = GatewayInfo(stage=self.stage, port=self.api.port)  # the bound port, if 0 was asked
+        self.moto = MotoServer(self.options.host, self.options.moto_port)
+        self.moto.start()
+        resolver = self._create_resources(self.moto.endpoint)
+        self._load_handlers()
+        if self.options.demo:
+            self.demo = _demo_or_none(self.options.demo_contacts)
+        self.outbox = Outbox(self.options.outbox)
+        self.outbox.start()
+        self.pumps = [
+            QueuePump(
+                function,
+                source,
+                resolver.refs[source.queue],
+                resolver.attrs[(source.queue, "Arn")],
+                visibility_override=self.options.visibility_override,
+            )
+            for function in self.functions
+            for source in function.spec.queues
+        ]
+        for pump in self.pumps:
+            pump.start()
+        self.api.start()
+        self._state_path = _write_state(self.state())
+        self.started = True
+        self.startup_seconds = time.monotonic() - began
+
+    def _create_resources(self, endpoint: str) -> Resolver:
+        from mailexports import aws
+        from mailexports.config import get_settings
+        from mailexports_cli.local.resources import create_resources
+
+        # A developer's own AWS settings must not leak into the stack.
+        own = [name for name in os.environ if name.startswith("AWS_ENDPOINT_URL_")]
+        for name in [*own, "AWS_PROFILE", "AWS_SESSION_TOKEN"]:
+            os.environ.pop(name, None)
+        aws_env = {
+            "AWS_ENDPOINT_URL": endpoint,
+            **FAKE_CREDENTIALS,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+        }
+        os.environ.update(aws_env)
+        resolver, function_env = create_resources(prefix=PREFIX)
+        # Local only: lets a developer receive webhooks on http://localhost.
+        self.env = {**aws_env, **function_env, "ALLOW_INSECURE_WEBHOOKS": "true"}
+        os.environ.update(self.env)
+        os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon here
+        aws.reset_clients()
+        get_settings.cache_clear()
+        return resolver
+
+    def _load_handlers(self) -> None:
+        for function in self.functions:
+            try:
+                function.ensure_loaded()
+            except FunctionLoadError as error:
+                print(
+                    f"[stack] warning: {error} (its routes answer 502 until fixed)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+
+    def state(self) -> dict[str, Any]:
+        assert self.api is not None
+        assert self.moto is not None
+        assert self.outbox is not None
+        return {
+            "pid": os.getpid(),
+            "api_url": self.api.url,
+            "moto_endpoint": self.moto.endpoint,
+            "stage": self.stage,
+            "outbox": str(self.outbox.directory),
+            "env": self.env,
+            # Demo credentials in clear: they exist only in this throwaway local stack.
+            "demo": self.demo.as_state() if self.demo else None,
+        }
+
+    def stop(self) -> None:
+        for pump in self.pumps:
+            pump.request_stop()
+        steps: list[Callable[[], object]] = [
+            *(self._stop_pump(pump) for pump in self.pumps),
+            *([self.api.stop] if self.api else []),
+            *([self.outbox.stop] if self.outbox else []),
+            *([self.moto.stop] if self.moto else []),
+        ]
+        for step in steps:
+            try:
+                step()
+            except Exception as error:  # stopping the rest matters more than this one
+                print(f"[stack] while stopping: {error!r}", file=sys.stderr, flush=True)
+        if self._state_path is not None:
+            _remove_state(self._state_path)
+
+    @staticmethod
+    def _stop_pump(pump: QueuePump) -> Callable[[], object]:
+        def stop() -> None:
+            if not pump.stop():
+                print(f"[stack] {pump.describe()}: abandoning a running invocation", flush=True)
+
+        return stop
+
+
+def _refuse_if_running(path: Path) -> None:
+    """Another live stack owns this state file: two stacks would overwrite each other's."""
+    try:
+        pid = int(json.loads(path.read_text()).get("pid", 0))
+    except (OSError, ValueError, AttributeError):
+        return
+    if pid and pid != os.getpid() and _alive(pid):
+        raise StackAlreadyRunning(
+            f"a local stack (pid {pid}) is already running with state file {path}; "
+            "stop it, or give this one another --state-file"
+        )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _write_state(state: dict[str, Any]) -> Path:
+    from mailexports_cli.target import write_local_state
+
+    path = write_local_state(state)
+    with contextlib.suppress(OSError):
+        path.chmod(0o600)  # it holds the demo tenant's API key
+    return path
+
+
+def _remove_state(path: Path) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        if json.loads(path.read_text()).get("pid") == os.getpid():
+            path.unlink()
+
+
+def _demo_or_none(contacts: int) -> DemoTenant | None:
+    from mailexports_cli.local.demo import create_demo
+
+    try:
+        return create_demo(contacts)
+    except Exception as error:  # the stack is still useful without its demo
+        traceback.print_exc()
+        print(f"[stack] warning: demo data not loaded: {error!r}", file=sys.stderr, flush=True)
+        return None
