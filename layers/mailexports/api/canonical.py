@@ -15,6 +15,7 @@ from mailexports.exports.task import TaskStatus
 from mailexports.exports.task_store import DynamoTaskStore, TransitionRefused, now
 from mailexports.exports.task_view import effective_status, presigned_url, task_view
 from mailexports.exports.tracking import tracking_page
+from mailexports.observability import MetricUnit, metrics
 from mailexports.tenants.models import Tenant
 
 submit_router = Router()
@@ -40,7 +41,9 @@ def create_export() -> Response[str]:
             "Idempotency-Key must be 1 to 255 characters", [{"field": "Idempotency-Key", "issue": "length"}]
         )
     base = api_base_url(event)
-    task, _ = ExportSubmitter().submit(tenant.tenant_id, request, idempotency_key=key, api_base_url=base)
+    task, created = ExportSubmitter().submit(tenant.tenant_id, request, idempotency_key=key, api_base_url=base)
+    if created:
+        metrics.add_metric(name="ExportsSubmitted", unit=MetricUnit.Count, value=1)
     return json_response(202, task_view(task), {"Location": f"{base}/v1/exports/{task.task_uuid}"})
 
 

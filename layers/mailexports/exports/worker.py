@@ -28,7 +28,7 @@ from mailexports.exports.file_upload import FileUpload
 from mailexports.exports.layouts import Layout, layout_for
 from mailexports.exports.task import ExportFile, ExportTask, Progress, TaskError, TaskStatus
 from mailexports.exports.task_store import DynamoTaskStore, TaskStore, TransitionRefused, now
-from mailexports.observability import logger
+from mailexports.observability import MetricUnit, logger, metrics
 
 HEARTBEAT_EVERY = timedelta(seconds=60)
 # Time and heartbeat are looked at every this many records: often enough, and cheap.
@@ -271,6 +271,8 @@ class ExportWorker:
             lease=None,
         )
         logger.info("export completed", extra={"task_uuid": task.task_uuid, "records": checkpoint.records})
+        metrics.add_metric(name="ExportsCompleted", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name="RecordsExported", unit=MetricUnit.Count, value=checkpoint.records)
         self._enqueue_notification(task)
 
     def _fail(self, task: ExportTask, code: str, message: str) -> None:
