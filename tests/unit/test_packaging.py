@@ -1,0 +1,36 @@
+"""What the Lambda layer ships is what the tests ran: its pins match uv.lock."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+from mailexports_cli.local.template import PROJECT_ROOT
+
+
+def test_layer_requirements_pin_the_locked_versions() -> None:
+    locked = {
+        p["name"]: p["version"] for p in tomllib.loads((PROJECT_ROOT / "uv.lock").read_text())["package"]
+    }
+    pins = re.findall(
+        r"^([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?==([^\s#]+)",
+        (PROJECT_ROOT / "layers/requirements.txt").read_text(),
+        re.M,
+    )
+    assert pins, "layers/requirements.txt pins nothing"
+    for name, version in pins:
+        assert locked.get(name.lower()) == version, (
+            f"{name}=={version} but uv.lock has {locked.get(name.lower())}"
+        )
+
+
+def test_every_runtime_dependency_is_in_the_layer() -> None:
+    project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]
+    wanted = {re.split(r"[\[<>=]", d)[0].lower() for d in project["dependencies"]}
+    shipped = {
+        m.lower()
+        for m in re.findall(
+            r"^([A-Za-z0-9_.-]+)", (PROJECT_ROOT / "layers/requirements.txt").read_text(), re.M
+        )
+    }
+    assert wanted <= shipped
