@@ -41,7 +41,9 @@ def create_export() -> Response[str]:
             "Idempotency-Key must be 1 to 255 characters", [{"field": "Idempotency-Key", "issue": "length"}]
         )
     base = api_base_url(event)
-    task, created = ExportSubmitter().submit(tenant.tenant_id, request, idempotency_key=key, api_base_url=base)
+    task, created = ExportSubmitter().submit(
+        tenant.tenant_id, request, idempotency_key=key, api_base_url=base
+    )
     if created:
         metrics.add_metric(name="ExportsSubmitted", unit=MetricUnit.Count, value=1)
     return json_response(202, task_view(task), {"Location": f"{base}/v1/exports/{task.task_uuid}"})
