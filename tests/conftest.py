@@ -75,4 +75,6 @@ def load_handler(function: str) -> ModuleType:
 
 @pytest.fixture(scope="session")
 def handlers() -> dict[str, ModuleType]:
-    return {name: load_handler(name) for name in ("submit", "status", "worker", "ingest")}
+    return {
+        name: load_handler(name) for name in ("submit", "status", "worker", "ingest", "notify", "watchdog")
+    }

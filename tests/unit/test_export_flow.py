@@ -354,3 +354,52 @@ def test_download_redirects_to_a_fresh_signed_url(
     assert answer["statusCode"] == 302
     query = parse_qs(urlparse(header(answer, "Location") or "").query)
     assert int(query["X-Amz-Expires"][0]) == aws_stack.presign_ttl_seconds
+
+
+@pytest.mark.parametrize(
+    ("notify", "issue_part"),
+    [
+        ({"type": "webhook", "value": "https://169.254.169.254/latest/meta-data"}, ""),
+        ({"type": "webhook", "value": "http://hooks.example.com/x"}, "https"),
+        ({"type": "webhook", "value": "https://user:pw@hooks.example.com/x"}, ""),
+        ({"type": "email", "value": "not-an-address"}, ""),
+    ],
+)
+def test_a_refused_notify_target_is_400_at_submit_and_nothing_is_written(
+    handlers: dict[str, ModuleType],
+    aws_stack: Settings,
+    seeded: CreatedTenant,
+    notify: dict[str, str],
+    issue_part: str,
+) -> None:
+    payload = {"type": "campaign_activity", "params": {"stat_id": "981"}, "notify": notify}
+    response = submit(handlers, seeded.api_key, payload)
+    assert response["statusCode"] == 400, response["body"]
+    details = body(response)["error"]["details"]
+    assert [d["field"] for d in details] == ["notify.value"]
+    assert issue_part.lower() in details[0]["issue"].lower()
+    assert boto3.client("dynamodb").scan(TableName=aws_stack.tasks_table)["Count"] == 0
+
+
+def test_an_allowed_webhook_target_is_accepted_and_shows_on_the_task(
+    handlers: dict[str, ModuleType],
+    aws_stack: Settings,
+    seeded: CreatedTenant,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mailexports.notify import ssrf
+
+    monkeypatch.setattr(ssrf, "resolve_host", lambda host, port=443: ["93.184.215.14"])
+    notify = {"type": "webhook", "value": "https://hooks.example.com/exports"}
+    response = submit(
+        handlers,
+        seeded.api_key,
+        {"type": "campaign_activity", "params": {"stat_id": "981"}, "notify": notify},
+    )
+    assert response["statusCode"] == 202, response["body"]
+    assert body(response)["notification"] == {
+        "type": "webhook",
+        "target": "https://hooks.example.com/exports",
+        "status": "pending",
+        "attempts": [],
+    }

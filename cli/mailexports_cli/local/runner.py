@@ -47,6 +47,8 @@ class StackOptions:
     demo_contacts: int = 200
     outbox: Path = DEFAULT_OUTBOX
     visibility_override: int | None = None
+    # False: webhooks to http:// and loopback are allowed, so a developer can receive them locally.
+    strict_webhooks: bool = False
 
 
 class LocalStack:
@@ -118,8 +120,9 @@ class LocalStack:
         }
         os.environ.update(aws_env)
         resolver, function_env = create_resources(prefix=PREFIX)
-        # Local only: lets a developer receive webhooks on http://localhost.
-        self.env = {**aws_env, **function_env, "ALLOW_INSECURE_WEBHOOKS": "true"}
+        # Local only: lets a developer receive webhooks on http://localhost (unless --strict-webhooks).
+        insecure = "false" if self.options.strict_webhooks else "true"
+        self.env = {**aws_env, **function_env, "ALLOW_INSECURE_WEBHOOKS": insecure}
         os.environ.update(self.env)
         os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon here
         aws.reset_clients()

@@ -140,6 +140,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "(ExportQueue's is 5400 s); the pump applies it with ChangeMessageVisibility to failed messages. "
         "Default: none, i.e. as in AWS. E.g. 5 shows retries and the redrive to the DLQ within a minute",
     )
+    parser.add_argument(
+        "--strict-webhooks",
+        action="store_true",
+        help="apply the full SSRF guard locally too: https only, no loopback targets "
+        "(by default the local stack lets webhooks reach http://localhost)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -200,6 +206,7 @@ def run(args: argparse.Namespace) -> int:
             demo_contacts=args.demo_contacts,
             outbox=args.outbox.expanduser().resolve(),
             visibility_override=args.visibility_override,
+            strict_webhooks=args.strict_webhooks,
         )
     )
     stopping = threading.Event()

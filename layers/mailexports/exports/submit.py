@@ -25,6 +25,7 @@ from mailexports.exports.task import ExportTask, NotificationState, TaskStatus
 from mailexports.exports.task_store import DynamoTaskStore, TaskStore, now
 from mailexports.exports.worker import message_body
 from mailexports.marketing.reader import MarketingReader
+from mailexports.notify.targets import validate_notify_target
 
 _IDEMPOTENCY_NAMESPACE = uuid.UUID("0b6b7a52-3c55-4a4e-9d0e-6b1f0c9e8a11")
 
@@ -91,6 +92,9 @@ class ExportSubmitter:
     @staticmethod
     def _check_references(tenant_id: str, request: ExportRequest) -> None:
         """Refuse, before anything is written, a request naming what the tenant does not have."""
+        if request.notify is not None:
+            # A webhook host is resolved and every address checked here, and again at connect time.
+            validate_notify_target(request.notify, get_settings())
         reader = MarketingReader(tenant_id)
         params = request.params
         problems: list[dict[str, str]] = []

@@ -71,12 +71,15 @@ class DynamoTenantStore:
         item = self._get(f"TENANT#{tenant_id}")
         if item is None:
             return None
+        retires = item.get("previous_secret_retires_at")
         return Tenant(
             tenant_id=item["tenant_id"],
             name=item["name"],
             username=item["username"],
             webhook_secret=item["webhook_secret"],
             created_at=datetime.fromisoformat(item["created_at"]),
+            previous_webhook_secret=item.get("previous_webhook_secret"),
+            previous_secret_retires_at=datetime.fromisoformat(retires) if retires else None,
         )
 
     def find(self, id_or_name: str) -> Tenant | None:
@@ -94,6 +97,29 @@ class DynamoTenantStore:
             Item={"pk": {"S": f"APIKEY#{api_key_hash}"}, "tenant_id": {"S": tenant_id}},
             ConditionExpression="attribute_not_exists(pk)",
         )
+
+    def rotate_webhook_secret(
+        self, tenant_id: str, *, current: str, new: str, previous_retires_at: datetime
+    ) -> None:
+        """Make `new` the secret and keep `current` until `previous_retires_at`; refused
+        (Conflict) if the secret changed since `current` was read."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": f"TENANT#{tenant_id}"}},
+                UpdateExpression="SET webhook_secret = :new, previous_webhook_secret = :current, "
+                "previous_secret_retires_at = :retires",
+                ConditionExpression="webhook_secret = :current",
+                ExpressionAttributeValues={
+                    ":new": {"S": new},
+                    ":current": {"S": current},
+                    ":retires": {"S": previous_retires_at.isoformat()},
+                },
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise Conflict("the webhook secret was rotated concurrently; try again") from error
+            raise
 
     def _follow(self, pointer_pk: str) -> Tenant | None:
         pointer = self._get(pointer_pk)

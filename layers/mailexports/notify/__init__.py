@@ -1,0 +1,1 @@
+"""Telling clients their export is ready: SES email and Standard Webhooks, retried and recorded."""

@@ -1,0 +1,105 @@
+"""Submit-time validation of `notify`: the 4xx a client sees for a bad address or URL."""
+
+from __future__ import annotations
+
+import pytest
+
+from mailexports.config import Settings
+from mailexports.errors import ValidationFailed
+from mailexports.exports.requests import NotifyTarget
+from mailexports.notify import ssrf
+from mailexports.notify.targets import validate_notify_target
+
+SETTINGS = Settings.from_env(
+    {
+        "TASKS_TABLE": "t",
+        "TENANTS_TABLE": "t",
+        "MARKETING_TABLE": "m",
+        "EXPORTS_BUCKET": "e",
+        "DATA_BUCKET": "d",
+    }
+)
+
+
+DNS = {"hooks.example.com": ["93.184.215.14"], "inside.example.com": ["10.0.0.8"]}
+
+
+def resolve(host: str, port: int) -> list[str]:
+    if host not in DNS:
+        raise OSError(-2, "Name or service not known")  # what getaddrinfo raises
+    return DNS[host]
+
+
+def problem(kind: str, value: str, settings: Settings = SETTINGS) -> str | None:
+    """The issue reported for `notify.value`, or None when the target is accepted."""
+    target = NotifyTarget(type=kind, value=value)
+    try:
+        validate_notify_target(target, settings, resolver=resolve)
+    except ValidationFailed as error:
+        refused = error
+    else:
+        return None
+    assert refused.status == 400
+    [detail] = refused.details
+    assert detail["field"] == "notify.value"
+    assert detail["issue"] in refused.message
+    return str(detail["issue"])
+
+
+@pytest.mark.parametrize(
+    "address", ["reports@client.example", "first.last+exports@sub.client.example", "o'neil@client.example"]
+)
+def test_good_addresses_pass(address: str) -> None:
+    assert problem("email", address) is None
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "no-at-sign.example",
+        "@client.example",
+        "reports@",
+        "reports@localhost",
+        "two@@client.example",
+        "a b@client.example",
+        "reports@client.example\r\nBcc: victim@example.com",
+        "Reports <reports@client.example>",
+        "one@client.example,two@client.example",
+        "dots..twice@client.example",
+        "reports@-bad.example",
+        "reports@10.0.0.1",
+        "x" * 65 + "@client.example",
+    ],
+)
+def test_bad_addresses_are_refused_naming_the_field(address: str) -> None:
+    assert problem("email", address) is not None
+
+
+def test_a_public_https_webhook_passes() -> None:
+    assert problem("webhook", "https://hooks.example.com/mailexports") is None
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("http://hooks.example.com/x", "https"),
+        ("https://inside.example.com/x", "private"),
+        ("https://169.254.169.254/latest/meta-data/", "metadata"),
+        ("https://nowhere.example.com/x", "does not resolve"),
+        ("https://user:pw@hooks.example.com/x", "credentials"),
+        ("https://localhost/x", "loopback"),
+    ],
+)
+def test_bad_webhooks_are_refused_with_the_reason(url: str, why: str) -> None:
+    issue = problem("webhook", url)
+    assert issue is not None
+    assert why in issue
+
+
+def test_the_local_stack_setting_allows_loopback_http_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    local = SETTINGS.model_copy(update={"allow_insecure_webhooks": True})
+    monkeypatch.setattr(ssrf, "resolve_host", lambda host, port: ["127.0.0.1"])
+    validate_notify_target(NotifyTarget(type="webhook", value="http://localhost:8000/hook"), local)
+    validate_notify_target(NotifyTarget(type="webhook", value="http://127.0.0.1:8000/hook"), local)
+    assert problem("webhook", "http://169.254.169.254/", local) is not None
+    assert problem("webhook", "http://inside.example.com/", local) is not None
