@@ -44,6 +44,8 @@ lint: install ## ruff, mypy and `sam validate --lint`
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	@# Every handler is a module named `app`, so each is checked on its own.
+	@for handler in functions/*/app.py; do $(BIN)/mypy --strict "$$handler" >/dev/null || { $(BIN)/mypy --strict "$$handler"; exit 1; }; done
 	$(BIN)/sam validate --lint
 
 .PHONY: format
