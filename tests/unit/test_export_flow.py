@@ -42,6 +42,16 @@ def body(response: dict[str, Any]) -> Any:
     return json.loads(response["body"])
 
 
+def on_task(
+    handlers: dict[str, ModuleType], method: str, task_uuid: str, key: str, suffix: str = ""
+) -> dict[str, Any]:
+    """GET (status), GET .../download or DELETE (submit) one task, as API Gateway would call it."""
+    event = api_event(
+        method, f"/v1/exports/{task_uuid}{suffix}", resource="/v1/exports/{task_uuid}" + suffix, api_key=key
+    )
+    return call(handlers, "submit" if method == "DELETE" else "status", event)
+
+
 def download(url: str) -> bytes:
     """Fetch a presigned URL the way a client would (moto answers it in-process)."""
     answer = requests.get(url, timeout=10)
@@ -87,16 +97,7 @@ def test_campaign_activity_export_from_submit_to_file(
 
     assert drain_export_queue(handlers, aws_stack) == 1
 
-    status = call(
-        handlers,
-        "status",
-        api_event(
-            "GET",
-            f"/v1/exports/{task['task_uuid']}",
-            resource="/v1/exports/{task_uuid}",
-            api_key=seeded.api_key,
-        ),
-    )
+    status = on_task(handlers, "GET", task["task_uuid"], seeded.api_key)
     assert status["statusCode"] == 200
     assert header(status, "Retry-After") is None
     done = body(status)
@@ -124,18 +125,7 @@ def test_date_window_is_start_inclusive_end_exclusive(
         submit(handlers, seeded.api_key, {"type": "campaign_activity", "params": params, "format": "ndjson"})
     )
     drain_export_queue(handlers, aws_stack)
-    done = body(
-        call(
-            handlers,
-            "status",
-            api_event(
-                "GET",
-                f"/v1/exports/{task['task_uuid']}",
-                resource="/v1/exports/{task_uuid}",
-                api_key=seeded.api_key,
-            ),
-        )
-    )
+    done = body(on_task(handlers, "GET", task["task_uuid"], seeded.api_key))
     lines = download(done["file_to_download"]).splitlines()
     assert [json.loads(line)["contact_id"] for line in lines] == ["51"]  # 52 opened at exactly the end
 
@@ -144,16 +134,7 @@ def test_unfinished_task_says_when_to_poll_again(
     handlers: dict[str, ModuleType], aws_stack: Settings, seeded: CreatedTenant
 ) -> None:
     task = body(submit(handlers, seeded.api_key, {"type": "campaign_activity", "params": {"stat_id": "981"}}))
-    status = call(
-        handlers,
-        "status",
-        api_event(
-            "GET",
-            f"/v1/exports/{task['task_uuid']}",
-            resource="/v1/exports/{task_uuid}",
-            api_key=seeded.api_key,
-        ),
-    )
+    status = on_task(handlers, "GET", task["task_uuid"], seeded.api_key)
     assert header(status, "Retry-After") == "5"
     assert body(status)["file_to_download"] is None
 
@@ -237,29 +218,11 @@ def test_cancel_then_worker_does_nothing(
     handlers: dict[str, ModuleType], aws_stack: Settings, seeded: CreatedTenant
 ) -> None:
     task = body(submit(handlers, seeded.api_key, {"type": "campaign_activity", "params": {"stat_id": "981"}}))
-    cancel = call(
-        handlers,
-        "submit",
-        api_event(
-            "DELETE",
-            f"/v1/exports/{task['task_uuid']}",
-            resource="/v1/exports/{task_uuid}",
-            api_key=seeded.api_key,
-        ),
-    )
+    cancel = on_task(handlers, "DELETE", task["task_uuid"], seeded.api_key)
     assert body(cancel)["status"] == "cancelled"
     drain_export_queue(handlers, aws_stack)
     assert "Contents" not in boto3.client("s3").list_objects_v2(Bucket=aws_stack.exports_bucket)
-    again = call(
-        handlers,
-        "submit",
-        api_event(
-            "DELETE",
-            f"/v1/exports/{task['task_uuid']}",
-            resource="/v1/exports/{task_uuid}",
-            api_key=seeded.api_key,
-        ),
-    )
+    again = on_task(handlers, "DELETE", task["task_uuid"], seeded.api_key)
     assert again["statusCode"] == 409
 
 
@@ -297,18 +260,7 @@ def test_download_token_link_redirects_without_an_api_key_and_refuses_tampering(
 ) -> None:
     task = body(submit(handlers, seeded.api_key, {"type": "campaign_activity", "params": {"stat_id": "981"}}))
     drain_export_queue(handlers, aws_stack)
-    done = body(
-        call(
-            handlers,
-            "status",
-            api_event(
-                "GET",
-                f"/v1/exports/{task['task_uuid']}",
-                resource="/v1/exports/{task_uuid}",
-                api_key=seeded.api_key,
-            ),
-        )
-    )
+    done = body(on_task(handlers, "GET", task["task_uuid"], seeded.api_key))
     link = done["files"][0]["download_link"]
     assert link.startswith("https://api.example.test/v1/downloads/")
     token = link.rsplit("/", 1)[1]
@@ -329,28 +281,10 @@ def test_download_redirects_to_a_fresh_signed_url(
     handlers: dict[str, ModuleType], aws_stack: Settings, seeded: CreatedTenant
 ) -> None:
     task = body(submit(handlers, seeded.api_key, {"type": "campaign_activity", "params": {"stat_id": "981"}}))
-    early = call(
-        handlers,
-        "status",
-        api_event(
-            "GET",
-            f"/v1/exports/{task['task_uuid']}/download",
-            resource="/v1/exports/{task_uuid}/download",
-            api_key=seeded.api_key,
-        ),
-    )
+    early = on_task(handlers, "GET", task["task_uuid"], seeded.api_key, "/download")
     assert early["statusCode"] == 409
     drain_export_queue(handlers, aws_stack)
-    answer = call(
-        handlers,
-        "status",
-        api_event(
-            "GET",
-            f"/v1/exports/{task['task_uuid']}/download",
-            resource="/v1/exports/{task_uuid}/download",
-            api_key=seeded.api_key,
-        ),
-    )
+    answer = on_task(handlers, "GET", task["task_uuid"], seeded.api_key, "/download")
     assert answer["statusCode"] == 302
     query = parse_qs(urlparse(header(answer, "Location") or "").query)
     assert int(query["X-Amz-Expires"][0]) == aws_stack.presign_ttl_seconds
