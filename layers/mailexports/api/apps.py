@@ -6,6 +6,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
 from mailexports.api.canonical import status_router, submit_router
 from mailexports.api.errors import install_error_handlers
+from mailexports.dialects import STATUS_ROUTERS, SUBMIT_ROUTERS
 
 
 def _app(*routers: object) -> APIGatewayRestResolver:
@@ -16,5 +17,5 @@ def _app(*routers: object) -> APIGatewayRestResolver:
     return app
 
 
-submit_app = _app(submit_router)
-status_app = _app(status_router)
+submit_app = _app(submit_router, *SUBMIT_ROUTERS)
+status_app = _app(status_router, *STATUS_ROUTERS)

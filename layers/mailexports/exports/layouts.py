@@ -104,7 +104,36 @@ class ContactDataDocument:
         return b"],[" * (self.groups - 1 - current) + b"]]}"
 
 
+class PinpointeSubscribersDocument:
+    """Pinpointe's GetSegmentSubscribersAsync file (seed 001): the records as `subscribers`
+    beside their `count`, inside Pinpointe's response envelope:
+    `{"response": {"status": "SUCCESS", "data": {"subscribers": [...], "count": N}}}`."""
+
+    splittable = True
+    extension = "json"
+
+    def head(self, task: ExportTask) -> bytes:
+        return b'{"response":{"status":"SUCCESS","data":{"subscribers":['
+
+    def item(self, row: Row, index: int, last_group: int | None) -> bytes:
+        return (b"," if index else b"") + dumps(row.record)
+
+    def tail(self, count: int, last_group: int | None) -> bytes:
+        return b'],"count":' + str(count).encode() + b"}}}"
+
+
+# JSON files shaped the way a compatibility dialect's clients read them, by
+# (task.dialect, task_type); every other task gets the canonical layouts.
+DIALECT_LAYOUTS: dict[tuple[str, str], Callable[[], Layout]] = {
+    ("pinpointe", "segment_contacts"): PinpointeSubscribersDocument,
+}
+
+
 def layout_for(task: ExportTask) -> Layout:
     if task.task_type == "contact_data":
         return ContactDataDocument()
+    if task.format == "json" and task.dialect is not None:
+        dialect_layout = DIALECT_LAYOUTS.get((task.dialect, task.task_type.value))
+        if dialect_layout is not None:
+            return dialect_layout()
     return Ndjson() if task.format == "ndjson" else JsonDocument()

@@ -1,0 +1,194 @@
+"""Copernica REST v3 (seed 003): `POST /copernica/v3/email/{email}/datarequest` and
+`GET /copernica/v3/datarequest/{id}`, authenticated by the `access_token` parameter.
+
+- The POST starts a `contact_data` export of the address. `report` (optional, in the
+  query or the JSON body) is an email address, which gets the file attached when small
+  enough and linked otherwise (the notifier's email), or a web address, which gets an
+  HTTP POST of the JSON data itself (`copernica_payload`).
+- The POST answers `201` with the identifier in `X-Created` (where Copernica's own
+  PHP class reads the id of what a POST created), in `Location` and in the body.
+  The identifier is the task's UUID written as its decimal number: that class only
+  accepts digits (`X-Created:\\s?(\\d+)`). The GET takes either spelling.
+- The GET answers the file `{"info": {"type": "email", "id": ...}, "data": [[...], ...]}`
+  once ready, `"data": "Data not available (yet)"` before; an expired request is gone (404).
+
+Errors are `{"error": {"message": ...}}`; status 400 for everything the caller got
+wrong (Copernica's PHP class treats only 400 as a failed POST), 404 for an unknown or
+expired identifier, 410 for a request that failed or was cancelled.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import uuid
+from typing import Any
+from urllib.parse import unquote
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
+from pydantic import ValidationError
+
+from mailexports import aws
+from mailexports.api.errors import register_dialect
+from mailexports.api.http import api_base_url, json_response
+from mailexports.auth import bearer_or_api_key
+from mailexports.config import get_settings
+from mailexports.dialects.common import (
+    authenticate,
+    check_notify,
+    describe,
+    headers_of,
+    last,
+    path_parameter,
+    request_params,
+    submit,
+    task_id,
+)
+from mailexports.errors import DomainError, NotFound, ValidationFailed
+from mailexports.exports.requests import ContactDataParams, ExportRequest, ExportType, NotifyTarget
+from mailexports.exports.task import ExportTask, TaskStatus
+from mailexports.exports.task_store import DynamoTaskStore
+from mailexports.exports.task_view import effective_status, presigned_url
+from mailexports.notify.payloads import register_payload
+from mailexports.tenants.models import Tenant
+
+DIALECT = "copernica"
+PREFIX = "/copernica/"
+DATA_REQUEST = "/copernica/v3/email/<email>/datarequest"
+DATA_REQUEST_STATUS = "/copernica/v3/datarequest/<identifier>"
+NOT_YET = "Data not available (yet)"
+# A file is answered inline up to this size once JSON-escaped (Lambda answers at most
+# 6 MB); a bigger one is a redirect to its signed S3 URL.
+INLINE_MAX_BYTES = 5_500_000
+
+submit_router = Router()
+status_router = Router()
+
+
+class DataRequestGone(DomainError):
+    """The data request failed or was cancelled: there will never be data for it."""
+
+    status = 410
+    code = "gone"
+
+
+def public_id(task_uuid: str) -> str:
+    """The identifier a Copernica client sees: the task's UUID as a decimal number."""
+    return str(uuid.UUID(task_uuid).int)
+
+
+def task_uuid_of(identifier: str) -> str | None:
+    text = identifier.strip()
+    if text.isdigit() and len(text) <= 39:
+        number = int(text)
+        return str(uuid.UUID(int=number)) if number < 2**128 else None
+    return task_id(text)
+
+
+def _tenant(event: BaseProxyEvent) -> Tenant:
+    query = event.query_string_parameters or {}
+    return authenticate(query.get("access_token") or bearer_or_api_key(headers_of(event)), "access_token")
+
+
+def _report(value: str | None) -> NotifyTarget | None:
+    text = (value or "").strip()
+    if not text:
+        return None
+    if "://" in text:
+        target = NotifyTarget(type="webhook", value=text)
+    elif "@" in text:
+        target = NotifyTarget(type="email", value=text)
+    else:
+        raise ValidationFailed(
+            "report must be an email address or a web address (https://...)",
+            [{"field": "report", "issue": f"got {text!r}"}],
+        )
+    check_notify(target, "report")
+    return target
+
+
+def _info(email: str) -> dict[str, str]:
+    return {"type": "email", "id": email}
+
+
+@submit_router.post(DATA_REQUEST)
+def create_data_request(email: str) -> Response[str]:
+    event = submit_router.current_event
+    tenant = _tenant(event)
+    # API Gateway hands the path parameter over URL-decoded; the route match is still encoded.
+    address = (path_parameter(event, "email") or unquote(email)).strip()
+    try:
+        params = ContactDataParams(email=address)
+    except ValidationError:
+        raise ValidationFailed(
+            f"{address!r} is not an email address", [{"field": "email", "issue": "not an email address"}]
+        ) from None
+    report = _report(last(request_params(event), "report"))
+    request = ExportRequest(type=ExportType.CONTACT_DATA, params=params, notify=report)
+    task = submit(event, tenant, request, dialect=DIALECT, names={"params.email": "email"})
+    identifier = public_id(task.task_uuid)
+    location = f"{api_base_url(event)}/copernica/v3/datarequest/{identifier}"
+    return json_response(201, {"id": identifier}, {"X-Created": identifier, "Location": location})
+
+
+@status_router.get(DATA_REQUEST_STATUS)
+def data_request(identifier: str) -> Response[str]:
+    event = status_router.current_event
+    tenant = _tenant(event)
+    shown = unquote(identifier)
+    task_uuid = task_uuid_of(shown)
+    if task_uuid is None:
+        raise NotFound(f"no data request {shown}")
+    try:
+        task = DynamoTaskStore().get(task_uuid, tenant.tenant_id)
+    except NotFound:
+        raise NotFound(f"no data request {shown}") from None
+    if task.task_type is not ExportType.CONTACT_DATA:
+        raise NotFound(f"no data request {shown}")
+    status = effective_status(task)
+    if status in (TaskStatus.NEW, TaskStatus.PROCESSING):
+        return json_response(200, {"info": _info(task.params["email"]), "data": NOT_YET})
+    if status is TaskStatus.EXPIRED:
+        raise NotFound(f"data request {shown} has expired; its data is no longer available")
+    if status is not TaskStatus.COMPLETED or not task.files:
+        what = "failed" if status is TaskStatus.FAILED else "was cancelled"
+        reason = f": {task.error.message}" if task.error else ""
+        raise DataRequestGone(f"data request {shown} {what}{reason}")
+    text = file_text(task, INLINE_MAX_BYTES)
+    if text is None or len(json.dumps(text)) > INLINE_MAX_BYTES:
+        return Response(
+            status_code=302, headers={"Location": presigned_url(task.files[0]), "Cache-Control": "no-store"}
+        )
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=text)
+
+
+def file_text(task: ExportTask, max_bytes: int | None = None) -> str | None:
+    """The JSON file as text (None when it is larger than `max_bytes`)."""
+    file = task.files[0]
+    if max_bytes is not None and file.bytes > max_bytes:
+        return None
+    body = aws.s3().get_object(Bucket=get_settings().exports_bucket, Key=file.key)["Body"].read()
+    data: bytes = gzip.decompress(body) if task.compression == "gzip" else body
+    return data.decode()
+
+
+def copernica_error(error: DomainError) -> Response[str]:
+    status = error.status if error.status in (404, 410) else 400
+    return json_response(status, {"error": {"message": describe(error)}})
+
+
+def copernica_payload(task: ExportTask, event: str) -> dict[str, Any] | str:
+    """A report URL receives the JSON data itself: the file, byte for byte."""
+    if event == "export.completed" and task.files:
+        text = file_text(task)
+        assert text is not None
+        return text
+    reason = task.error.message if task.error else "the data could not be collected"
+    return {"info": _info(task.params.get("email", "")), "data": "Data not available", "error": reason}
+
+
+def register() -> None:
+    register_dialect(PREFIX, copernica_error)
+    register_payload(DIALECT, copernica_payload)

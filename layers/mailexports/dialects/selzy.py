@@ -1,0 +1,176 @@
+"""Selzy (seed 002): `async/getCampaignDeliveryStats` and `async/getTaskResult`, by GET
+query or POST form, authenticated by the `api_key` parameter.
+
+- getCampaignDeliveryStats: `campaign_id` (required), `notify_url`, `changed_since`
+  (`YYYY-MM-DD hh:mm:ss`, UTC, inclusive), `field_ids[]=1&field_ids[]=2` -> a
+  `campaign_delivery` export; answers `{"result": {"task_uuid", "status": "new"}}`.
+- getTaskResult: `task_uuid` -> `{"result": {"task_uuid", "task_type", "status"}}`,
+  plus `file_to_download` (a freshly signed URL) once completed.
+- `notify_url` receives exactly that completed getTaskResult JSON, its link being the
+  long-lived download link (a webhook may be retried, and read, hours later).
+
+Errors are Selzy's `{"error": "<message>", "code": "<code>"}` with a 4xx status.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+
+from mailexports.api.errors import register_dialect
+from mailexports.api.http import json_response
+from mailexports.dialects.common import (
+    Params,
+    authenticate,
+    check_notify,
+    describe,
+    last,
+    list_param,
+    request_params,
+    submit,
+    task_id,
+)
+from mailexports.errors import DomainError, NotFound, Unauthorized, UnknownReference, ValidationFailed
+from mailexports.exports.requests import CampaignDeliveryParams, ExportRequest, ExportType, NotifyTarget
+from mailexports.exports.task import ExportTask, TaskStatus
+from mailexports.exports.task_store import DynamoTaskStore
+from mailexports.exports.task_view import download_link, effective_status, presigned_url
+from mailexports.notify.payloads import register_payload
+
+DIALECT = "selzy"
+PREFIX = "/selzy/"
+DELIVERY_STATS = "/selzy/en/api/async/getCampaignDeliveryStats"
+TASK_RESULT = "/selzy/en/api/async/getTaskResult"
+
+submit_router = Router()
+status_router = Router()
+
+# getTaskResult's task_type is the name of the method that prepared the task.
+TASK_TYPES = {ExportType.CAMPAIGN_DELIVERY: "getCampaignDeliveryStats"}
+_NAMES = {"params.campaign_id": "campaign_id", "params.field_ids": "field_ids"}
+_CHANGED_SINCE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[ T](\d{1,2}): ?(\d{2}): ?(\d{2}))?$")
+
+
+def _required(params: Params, name: str) -> str:
+    value = (last(params, name) or "").strip()
+    if not value:
+        raise ValidationFailed(f"{name} is required", [{"field": name, "issue": "missing"}])
+    return value
+
+
+def _changed_since(params: Params) -> datetime | None:
+    raw = (last(params, "changed_since") or "").strip()
+    if not raw:
+        return None
+    match = _CHANGED_SINCE.match(raw)
+    try:
+        if match is None:
+            raise ValueError
+        day, hour, minute, second = match.groups()
+        moment = datetime.strptime(day, "%Y-%m-%d").replace(
+            hour=int(hour or 0), minute=int(minute or 0), second=int(second or 0), tzinfo=UTC
+        )
+    except ValueError:
+        raise ValidationFailed(
+            "changed_since must be a UTC time as YYYY-MM-DD hh:mm:ss, such as 2025-03-01 10:00:00",
+            [{"field": "changed_since", "issue": f"got {raw!r}"}],
+        ) from None
+    return moment
+
+
+def _notify(params: Params) -> NotifyTarget | None:
+    url = (last(params, "notify_url") or "").strip()
+    if not url:
+        return None
+    target = NotifyTarget(type="webhook", value=url)
+    check_notify(target, "notify_url")
+    return target
+
+
+def parse_delivery_stats(params: Params) -> ExportRequest:
+    campaign_id = _required(params, "campaign_id")
+    if "#" in campaign_id or len(campaign_id) > 256:
+        raise ValidationFailed(
+            "campaign_id is not a campaign identifier", [{"field": "campaign_id", "issue": "malformed"}]
+        )
+    field_ids = list(dict.fromkeys(list_param(params, "field_ids")))
+    bad = [i for i, field_id in enumerate(field_ids) if "#" in field_id or len(field_id) > 256]
+    if bad or len(field_ids) > 100:
+        raise ValidationFailed(
+            "field_ids must be at most 100 additional field ids",
+            [{"field": f"field_ids[{i}]", "issue": "malformed"} for i in bad]
+            or [{"field": "field_ids", "issue": "too many"}],
+        )
+    params_model = CampaignDeliveryParams(
+        campaign_id=campaign_id, changed_since=_changed_since(params), field_ids=field_ids
+    )
+    return ExportRequest(type=ExportType.CAMPAIGN_DELIVERY, params=params_model, notify=_notify(params))
+
+
+@submit_router.route(DELIVERY_STATS, method=["GET", "POST"])
+def get_campaign_delivery_stats() -> Response[str]:
+    event = submit_router.current_event
+    params = request_params(event)
+    tenant = authenticate(last(params, "api_key"), "api_key")
+    request = parse_delivery_stats(params)
+    task = submit(event, tenant, request, dialect=DIALECT, names=_NAMES)
+    return json_response(
+        200, {"result": {"task_uuid": task.task_uuid, "status": effective_status(task).value}}
+    )
+
+
+def task_result(task: ExportTask, *, long_lived_link: bool = False) -> dict[str, Any]:
+    """getTaskResult's `result`: file_to_download only once completed."""
+    status = effective_status(task)
+    result: dict[str, Any] = {
+        "task_uuid": task.task_uuid,
+        "task_type": TASK_TYPES.get(task.task_type, task.task_type.value),
+        "status": status.value,
+    }
+    if status is TaskStatus.COMPLETED and task.files:
+        link = download_link(task, 0) if long_lived_link else None
+        result["file_to_download"] = link or presigned_url(task.files[0])
+    if task.error is not None and status is TaskStatus.FAILED:
+        result["error"] = task.error.message
+    return result
+
+
+@status_router.route(TASK_RESULT, method=["GET", "POST"])
+def get_task_result() -> Response[str]:
+    params = request_params(status_router.current_event)
+    tenant = authenticate(last(params, "api_key"), "api_key")
+    asked = _required(params, "task_uuid")
+    task_uuid = task_id(asked)
+    if task_uuid is None:
+        raise NotFound(f"no task {asked[:100]}")
+    task = DynamoTaskStore().get(task_uuid, tenant.tenant_id)
+    return json_response(200, {"result": task_result(task)})
+
+
+# Selzy's error codes (the same API family's `invalid_api_key`, `invalid_arg`, ...).
+def _code(error: DomainError) -> str:
+    if isinstance(error, Unauthorized):
+        return "invalid_api_key"
+    if isinstance(error, ValidationFailed | UnknownReference):
+        return "invalid_arg"
+    if isinstance(error, NotFound):
+        return "not_found"
+    return "unspecified"
+
+
+def selzy_error(error: DomainError) -> Response[str]:
+    return json_response(error.status, {"error": describe(error), "code": _code(error)})
+
+
+def selzy_payload(task: ExportTask, event: str) -> dict[str, Any]:
+    """The notify_url receives the getTaskResult answer of the finished task."""
+    return {"result": task_result(task, long_lived_link=True)}
+
+
+def register() -> None:
+    register_dialect(PREFIX, selzy_error)
+    register_payload(DIALECT, selzy_payload)
