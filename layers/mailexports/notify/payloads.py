@@ -34,6 +34,11 @@ def register_payload(dialect: str | None, builder: PayloadBuilder) -> None:
     _BUILDERS[dialect] = builder
 
 
+def registered_dialects() -> set[str]:
+    """Dialects whose own payload builder is registered in this process."""
+    return {dialect for dialect in _BUILDERS if dialect is not None}
+
+
 def canonical_payload(task: ExportTask, event: str) -> dict[str, Any]:
     """`{"type", "timestamp", "data": <the task as GET /v1/exports/{id} shows it>}`."""
     data = task_view(task)
