@@ -337,3 +337,11 @@ def test_an_allowed_webhook_target_is_accepted_and_shows_on_the_task(
         "status": "pending",
         "attempts": [],
     }
+
+
+def test_an_absurdly_long_task_id_is_simply_unknown(
+    handlers: dict[str, ModuleType], seeded: CreatedTenant
+) -> None:
+    answer = on_task(handlers, "GET", "x" * 5000, seeded.api_key)
+    assert answer["statusCode"] == 404
+    assert body(answer)["error"]["code"] == "not_found"

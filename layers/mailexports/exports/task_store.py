@@ -17,6 +17,8 @@ from mailexports.config import get_settings
 from mailexports.errors import NotFound, ValidationFailed
 from mailexports.exports.task import ExportTask, TaskStatus
 
+# Task ids are UUIDs; anything much longer is not one of ours.
+MAX_TASK_ID = 64
 # Keep the task record this long after its files expire, so it can answer `expired`.
 RECORD_GRACE = timedelta(days=30)
 
@@ -89,6 +91,8 @@ class DynamoTaskStore:
         return True
 
     def load(self, task_uuid: str) -> ExportTask | None:
+        if not 0 < len(task_uuid) <= MAX_TASK_ID:  # DynamoDB refuses such keys: it is simply unknown
+            return None
         item = self._table.get_item(Key={"task_uuid": task_uuid}, ConsistentRead=True).get("Item")
         return _from_item(item) if item else None
 

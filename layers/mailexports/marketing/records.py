@@ -23,9 +23,11 @@ from pydantic import (
 
 
 def _email(value: str) -> str:
-    local, at, domain = value.partition("@")
+    local, at, domain = value.rpartition("@")
     if not (local and at and domain) or any(c.isspace() for c in value):
         raise ValueError("not an email address")
+    if len(local) > 64 or len(domain) > 255:  # RFC 5321's limits
+        raise ValueError("not an email address: the part before @ is at most 64 characters")
     return value.lower()
 
 
