@@ -32,12 +32,12 @@ run: install ## Run the local stack (API on :3000, moto on :5000) with a demo te
 	$(BIN)/mailexports run --api-port $(API_PORT) --moto-port $(MOTO_PORT)
 
 .PHONY: test
-test: lint ## Lint, then run every test (unit and integration)
-	$(BIN)/pytest
+test: lint ## Lint, then run every test (unit and integration), one worker per core
+	$(BIN)/pytest -n auto --dist loadscope
 
 .PHONY: unit
 unit: install ## Run the unit tests only (in-process moto, no network)
-	$(BIN)/pytest tests/unit
+	$(BIN)/pytest -n auto --dist loadscope tests/unit
 
 .PHONY: lint
 lint: install ## ruff, mypy and `sam validate --lint`
