@@ -7,7 +7,6 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-import mailexports.dialects  # noqa: F401  (registers each dialect's webhook payload)
 from mailexports.notify.service import NotificationService
 from mailexports.observability import logger, metrics, tracer
 

@@ -8,6 +8,7 @@ same notifier signs, sends, retries and records it.
 from __future__ import annotations
 
 import html
+import importlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +35,15 @@ def register_payload(dialect: str | None, builder: PayloadBuilder) -> None:
     _BUILDERS[dialect] = builder
 
 
+def builder_for(dialect: str | None) -> PayloadBuilder | None:
+    """The builder for `dialect`. The dialects register theirs when their package is
+    imported; the notifier imports it only for a dialect's task (canonical
+    notifications never pay for the compatibility routes)."""
+    if dialect is not None and dialect not in _BUILDERS:
+        importlib.import_module("mailexports.dialects")
+    return _BUILDERS.get(dialect)
+
+
 def registered_dialects() -> set[str]:
     """Dialects whose own payload builder is registered in this process."""
     return {dialect for dialect in _BUILDERS if dialect is not None}
@@ -52,7 +62,7 @@ register_payload(None, canonical_payload)
 
 def build_payload(task: ExportTask, event: str) -> str:
     """The webhook body for `task`, in its dialect; the exact text that is signed and sent."""
-    builder = _BUILDERS.get(task.dialect)
+    builder = builder_for(task.dialect)
     if builder is None:
         logger.warning(
             "no payload builder for dialect; sending the canonical one", extra={"dialect": task.dialect}
