@@ -21,8 +21,7 @@ from standardwebhooks import Webhook
 
 from mailexports_cli.generate import GenerateOptions, generate_lines
 from mailexports_cli.local.demo import DEMO_SEED
-from tests.integration.conftest import RunningStack
-from tests.unit.dialects.expectations import (
+from tests.expectations import (
     Lines,
     busiest_address,
     contact_document,
@@ -33,6 +32,7 @@ from tests.unit.dialects.expectations import (
     tracking_rows,
     yyyymmdd,
 )
+from tests.integration.conftest import RunningStack
 from tests.unit.notify.receiver import Received, WebhookReceiver
 
 pytestmark = pytest.mark.integration

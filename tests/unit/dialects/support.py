@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 import requests
 from tests.builders import FakeLambdaContext, api_event, sqs_event
-from tests.unit.dialects.expectations import Lines
+from tests.expectations import Lines
 
 from mailexports.config import Settings
 from mailexports.tenants.models import CreatedTenant

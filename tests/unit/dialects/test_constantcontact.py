@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from tests.builders import api_event
-from tests.unit.dialects.expectations import tracking_rows
+from tests.expectations import tracking_rows
 from tests.unit.dialects.support import Answer, Dataset, call, load_dataset, load_minimal
 
 from mailexports.config import Settings

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import pytest
 from tests.builders import api_event
-from tests.unit.dialects.expectations import busiest_address, contact_document
+from tests.expectations import busiest_address, contact_document
 from tests.unit.dialects.support import (
     PUBLIC_ADDRESS,
     Answer,

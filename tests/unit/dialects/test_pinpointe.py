@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from tests.builders import api_event
-from tests.unit.dialects.expectations import (
+from tests.expectations import (
     day_after,
     newsletter_activity,
     segment_subscribers,

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from tests.builders import api_event
-from tests.unit.dialects.expectations import delivery_statuses, selzy_time
+from tests.expectations import delivery_statuses, selzy_time
 from tests.unit.dialects.support import (
     PUBLIC_ADDRESS,
     Answer,

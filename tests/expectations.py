@@ -1,5 +1,5 @@
-"""What each dialect's file or listing must hold, computed from the NDJSON import lines
-alone (never from the service's own readers), for the unit and integration tests."""
+"""What each export file or listing must hold, computed from the NDJSON import lines
+alone (never from the service's own readers); shared by the canonical and dialect tests."""
 
 from __future__ import annotations
 
@@ -36,13 +36,17 @@ def send_day(data: Lines, stat_id: str) -> date:
 
 # ------------------------------------------------------------------ Pinpointe 000
 def newsletter_activity(
-    data: Lines, stat_id: str, start: date | None = None, end: date | None = None
+    data: Lines,
+    stat_id: str,
+    start: date | None = None,
+    end: date | None = None,
+    kinds: tuple[str, ...] = ("open", "click"),
 ) -> list[dict[str, Any]]:
-    """Per contact (by contact_id), opens and clicks of the send in [start, end) midnight UTC."""
+    """Per contact (by contact_id), the `kinds` of activity of the send in [start, end) midnight UTC."""
     low = f"{start.isoformat()}T00:00:00.000Z" if start else ""
     high = f"{end.isoformat()}T00:00:00.000Z" if end else "~"
     contacts: dict[str, dict[str, Any]] = {}
-    events = [e for e in data.of("event") if e["stat_id"] == stat_id and e["type"] in ("open", "click")]
+    events = [e for e in data.of("event") if e["stat_id"] == stat_id and e["type"] in kinds]
     for event in sorted(events, key=lambda e: (ms(e["at"]), e["event_id"])):
         at = ms(event["at"])
         if not low <= at < high:
