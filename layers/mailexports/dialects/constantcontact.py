@@ -14,14 +14,13 @@ header does not allow application/json.
 
 from __future__ import annotations
 
-import base64
-import json
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
+from mailexports import opaque
 from mailexports.api.errors import register_dialect
 from mailexports.api.http import api_base_url, json_response, parse_instant
 from mailexports.dialects.common import authenticate, describe, headers_of, path_parameter
@@ -63,8 +62,7 @@ def accepts_json(accept: str | None) -> bool:
 
 
 def _encode_next(cursor: str, limit: int) -> str:
-    payload = json.dumps({"c": cursor, "l": limit}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(payload).decode().rstrip("=")
+    return opaque.encode_json({"c": cursor, "l": limit})
 
 
 def _bad_next() -> ValidationFailed:
@@ -76,7 +74,7 @@ def _bad_next() -> ValidationFailed:
 
 def _decode_next(token: str) -> tuple[str, int]:
     try:
-        payload = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        payload = opaque.decode_json(token)
         cursor, limit = payload["c"], payload["l"]
     except (ValueError, KeyError, TypeError):
         raise _bad_next() from None

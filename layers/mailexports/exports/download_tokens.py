@@ -7,14 +7,13 @@ be unguessable and unforgeable; it stays valid exactly as long as the file.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from mailexports import aws
+from mailexports import aws, opaque
 from mailexports.config import get_settings
 from mailexports.errors import NotFound
 
@@ -25,17 +24,11 @@ def _signing_key() -> bytes:
     return str(secret["SecretString"]).encode()
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def issue(task_uuid: str, file_index: int, expires_at: datetime) -> str:
-    payload = _b64(json.dumps({"t": task_uuid, "f": file_index, "e": int(expires_at.timestamp())}).encode())
-    signature = _b64(hmac.new(_signing_key(), payload.encode(), hashlib.sha256).digest())
+    payload = opaque.b64encode(
+        json.dumps({"t": task_uuid, "f": file_index, "e": int(expires_at.timestamp())}).encode()
+    )
+    signature = opaque.b64encode(hmac.new(_signing_key(), payload.encode(), hashlib.sha256).digest())
     return f"{payload}.{signature}"
 
 
@@ -44,9 +37,9 @@ def verify(token: str, at: datetime | None = None) -> tuple[str, int]:
     payload, _, signature = token.partition(".")
     try:
         expected = hmac.new(_signing_key(), payload.encode(), hashlib.sha256).digest()
-        if not hmac.compare_digest(expected, _unb64(signature)):
+        if not hmac.compare_digest(expected, opaque.b64decode(signature)):
             raise ValueError("bad signature")
-        claims = json.loads(_unb64(payload))
+        claims = json.loads(opaque.b64decode(payload))
         task_uuid, index, expires = str(claims["t"]), int(claims["f"]), int(claims["e"])
     except (ValueError, KeyError, TypeError):
         raise NotFound("no such download") from None

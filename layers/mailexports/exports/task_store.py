@@ -3,8 +3,6 @@ concurrent workers cannot both win a transition."""
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -12,7 +10,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
-from mailexports import aws
+from mailexports import aws, opaque
 from mailexports.config import get_settings
 from mailexports.errors import NotFound, ValidationFailed
 from mailexports.exports.task import ExportTask, TaskStatus
@@ -182,16 +180,12 @@ class DynamoTaskStore:
             if not start:
                 return tasks, None
             last_key = start
-        return tasks, _encode_cursor(last_key) if last_key else None
-
-
-def _encode_cursor(key: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
+        return tasks, opaque.encode_json(last_key) if last_key else None
 
 
 def _decode_cursor(cursor: str, tenant_id: str) -> dict[str, Any]:
     try:
-        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        key = opaque.decode_json(cursor)
         if not isinstance(key, dict) or set(key) != {"task_uuid", "tenant_id", "created_at"}:
             raise ValueError
     except ValueError:

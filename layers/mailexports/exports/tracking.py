@@ -7,10 +7,9 @@ follow it alone, and a cursor for one listing cannot page another.
 
 from __future__ import annotations
 
-import base64
-import json
 from datetime import datetime
 
+from mailexports import opaque
 from mailexports.errors import NotFound, ValidationFailed
 from mailexports.marketing.reader import MarketingReader
 from mailexports.marketing.records import iso_ms
@@ -26,13 +25,9 @@ def _bad_cursor() -> ValidationFailed:
     )
 
 
-def _encode(payload: dict[str, str | None]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode().rstrip("=")
-
-
 def _decode(cursor: str) -> dict[str, str | None]:
     try:
-        payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        payload = opaque.decode_json(cursor)
     except ValueError:
         raise _bad_cursor() from None
     if not isinstance(payload, dict) or not isinstance(payload.get("r"), str):
@@ -72,6 +67,6 @@ def tracking_page(
     )
     if page.next_cursor is not None:
         since = iso_ms(created_since) if created_since else None
-        wrapped = _encode({"r": page.next_cursor, "s": since, "c": campaign_id, "a": activity})
+        wrapped = opaque.encode_json({"r": page.next_cursor, "s": since, "c": campaign_id, "a": activity})
         page = page.model_copy(update={"next_cursor": wrapped})
     return page
