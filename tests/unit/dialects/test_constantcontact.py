@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -10,22 +9,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from tests.builders import api_event
 from tests.expectations import tracking_rows
-from tests.unit.dialects.support import Answer, Dataset, call, load_dataset, load_minimal
+from tests.unit.dialects.support import Answer, Dataset, call
 
 from mailexports.config import Settings
 from mailexports.tenants.models import CreatedTenant
 
 RESOURCE = "/constantcontact/v2/emailmarketing/campaigns/{campaignId}/tracking/{activity}"
-
-
-@pytest.fixture
-def data(tenant: CreatedTenant, tmp_path: Path) -> Dataset:
-    return load_dataset(tenant, tmp_path)
-
-
-@pytest.fixture
-def minimal(tenant: CreatedTenant) -> CreatedTenant:
-    return load_minimal(tenant)
 
 
 def listing(

@@ -6,7 +6,6 @@ import json
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 from urllib.parse import quote
@@ -15,13 +14,10 @@ import pytest
 from tests.builders import api_event
 from tests.expectations import busiest_address, contact_document
 from tests.unit.dialects.support import (
-    PUBLIC_ADDRESS,
     Answer,
     Dataset,
     call,
     fetch,
-    load_dataset,
-    load_minimal,
     queued_exports,
     run_worker,
     stored_tasks,
@@ -31,28 +27,14 @@ from mailexports.config import Settings
 from mailexports.dialects import copernica
 from mailexports.exports.task import TaskError, TaskStatus
 from mailexports.exports.task_store import DynamoTaskStore
-from mailexports.notify import ssrf
 from mailexports.notify.mail import EmailSender
 from mailexports.notify.payloads import build_payload
 from mailexports.tenants.models import CreatedTenant
 from mailexports.tenants.service import create_tenant
 
+pytestmark = pytest.mark.usefixtures("public_dns")
+
 HOOK = "https://hooks.example.com/copernica"
-
-
-@pytest.fixture(autouse=True)
-def _public_dns(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ssrf, "resolve_host", lambda host, port: [PUBLIC_ADDRESS])
-
-
-@pytest.fixture
-def data(tenant: CreatedTenant, tmp_path: Path) -> Dataset:
-    return load_dataset(tenant, tmp_path)
-
-
-@pytest.fixture
-def minimal(tenant: CreatedTenant) -> CreatedTenant:
-    return load_minimal(tenant)
 
 
 def post(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -18,14 +17,11 @@ from tests.expectations import (
     yyyymmdd,
 )
 from tests.unit.dialects.support import (
-    PUBLIC_ADDRESS,
     Answer,
     Dataset,
     call,
     fetch,
     follow_download_link,
-    load_dataset,
-    load_minimal,
     queued_exports,
     run_worker,
     stored_tasks,
@@ -37,26 +33,12 @@ from mailexports.exports.task_store import DynamoTaskStore
 from mailexports.exports.task_view import presigned_url
 from mailexports.marketing.records import parse_line
 from mailexports.marketing.writer import MarketingWriter
-from mailexports.notify import ssrf
 from mailexports.notify.payloads import build_payload
 from mailexports.tenants.models import CreatedTenant
 
+pytestmark = pytest.mark.usefixtures("public_dns")
+
 HOOK = "https://hooks.example.com/pinpointe"
-
-
-@pytest.fixture(autouse=True)
-def _public_dns(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ssrf, "resolve_host", lambda host, port: [PUBLIC_ADDRESS])
-
-
-@pytest.fixture
-def minimal(tenant: CreatedTenant) -> CreatedTenant:
-    return load_minimal(tenant)
-
-
-@pytest.fixture
-def data(tenant: CreatedTenant, tmp_path: Path) -> Dataset:
-    return load_dataset(tenant, tmp_path)
 
 
 def newsletter_request(tenant: CreatedTenant, stat: str, start: str, end: str) -> dict[str, Any]:

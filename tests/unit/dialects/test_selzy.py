@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -11,15 +10,12 @@ import pytest
 from tests.builders import api_event
 from tests.expectations import delivery_statuses, selzy_time
 from tests.unit.dialects.support import (
-    PUBLIC_ADDRESS,
     Answer,
     Dataset,
     call,
     fetch,
     follow_download_link,
     form_event,
-    load_dataset,
-    load_minimal,
     queued_exports,
     run_worker,
     stored_tasks,
@@ -29,29 +25,15 @@ from mailexports.config import Settings
 from mailexports.exports.task_store import DynamoTaskStore
 from mailexports.marketing.records import parse_line
 from mailexports.marketing.writer import MarketingWriter
-from mailexports.notify import ssrf
 from mailexports.notify.payloads import build_payload
 from mailexports.tenants.models import CreatedTenant
 from mailexports.tenants.service import create_tenant
 
+pytestmark = pytest.mark.usefixtures("public_dns")
+
 STATS = "/selzy/en/api/async/getCampaignDeliveryStats"
 RESULT = "/selzy/en/api/async/getTaskResult"
 HOOK = "https://hooks.example.com/selzy"
-
-
-@pytest.fixture(autouse=True)
-def _public_dns(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ssrf, "resolve_host", lambda host, port: [PUBLIC_ADDRESS])
-
-
-@pytest.fixture
-def data(tenant: CreatedTenant, tmp_path: Path) -> Dataset:
-    return load_dataset(tenant, tmp_path)
-
-
-@pytest.fixture
-def minimal(tenant: CreatedTenant) -> CreatedTenant:
-    return load_minimal(tenant)
 
 
 def request(handlers: dict[str, ModuleType], method: str, path: str, params: list[tuple[str, str]]) -> Answer:
