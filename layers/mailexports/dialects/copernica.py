@@ -1,5 +1,6 @@
 """Copernica REST v3 (seed 003): `POST /copernica/v3/email/{email}/datarequest` and
-`GET /copernica/v3/datarequest/{id}`, authenticated by the `access_token` parameter.
+`GET /copernica/v3/datarequest/{id}` (and its `/status` and `/data`), authenticated by
+the `access_token` parameter.
 
 - The POST starts a `contact_data` export of the address. `report` (optional, in the
   query or the JSON body) is an email address, which gets the file attached when small
@@ -8,9 +9,20 @@
 - The POST answers `201` with the identifier in `X-Created` (where Copernica's own
   PHP class reads the id of what a POST created), in `Location` and in the body.
   The identifier is the task's UUID written as its decimal number: that class only
-  accepts digits (`X-Created:\\s?(\\d+)`). The GET takes either spelling.
-- The GET answers the file `{"info": {"type": "email", "id": ...}, "data": [[...], ...]}`
-  once ready, `"data": "Data not available (yet)"` before; an expired request is gone (404).
+  accepts digits (`X-Created:\\s?(\\d+)`). The GETs take either spelling.
+- `GET .../{id}` (the seed page) answers the file `{"info": {"type": "email", "id": ...},
+  "data": [[...], ...]}` once ready, `"data": "Data not available (yet)"` before; an
+  expired request is gone (404).
+- `GET .../{id}/status` (the vendor's rest-get-datarequest-status page) always answers
+  200 `{"status": "available" | "pending" | "not available"}`, with `available` (bytes
+  collected so far) and `content-type` while there is or will be data; an identifier we
+  know nothing about (unknown, another account's, expired, failed) is "not available",
+  as the vendor's page says.
+- `GET .../{id}/data` (rest-get-datarequest-data) answers the file, and 404 until it is
+  ready (the vendor's page).
+
+Every JSON answer has the content type `application/json` exactly: the PHP class only
+decodes a GET's answer when `CURLINFO_CONTENT_TYPE == 'application/json'`.
 
 Errors are `{"error": {"message": ...}}`; status 400 for everything the caller got
 wrong (Copernica's PHP class treats only 400 as a failed POST), 404 for an unknown or
@@ -58,6 +70,9 @@ DIALECT = "copernica"
 PREFIX = "/copernica/"
 DATA_REQUEST = "/copernica/v3/email/<email>/datarequest"
 DATA_REQUEST_STATUS = "/copernica/v3/datarequest/<identifier>"
+DATA_REQUEST_PROGRESS = "/copernica/v3/datarequest/<identifier>/status"
+DATA_REQUEST_DATA = "/copernica/v3/datarequest/<identifier>/data"
+JSON = content_types.APPLICATION_JSON
 NOT_YET = "Data not available (yet)"
 # A file is answered inline up to this size once JSON-escaped (Lambda answers at most
 # 6 MB); a bigger one is a redirect to its signed S3 URL.
@@ -133,29 +148,76 @@ def create_data_request(email: str) -> Response[str]:
     return json_response(201, {"id": identifier}, {"X-Created": identifier, "Location": location})
 
 
-@status_router.get(DATA_REQUEST_STATUS)
-def data_request(identifier: str) -> Response[str]:
+def _data_request(identifier: str) -> tuple[str, ExportTask | None]:
+    """The identifier as the caller wrote it, and the caller's data request it names (or None)."""
     event = status_router.current_event
     tenant = _tenant(event)
     shown = unquote(identifier)
     task_uuid = task_uuid_of(shown)
     if task_uuid is None:
-        raise NotFound(f"no data request {shown}")
+        return shown, None
     try:
         task = DynamoTaskStore().get(task_uuid, tenant.tenant_id)
     except NotFound:
-        raise NotFound(f"no data request {shown}") from None
-    if task.task_type is not ExportType.CONTACT_DATA:
+        return shown, None  # another tenant's identifier is indistinguishable from an unknown one
+    return shown, task if task.task_type is ExportType.CONTACT_DATA else None
+
+
+def _gone_or_expired(task: ExportTask, shown: str) -> DomainError:
+    """Why a request that is neither pending nor completed has no data."""
+    status = effective_status(task)
+    if status is TaskStatus.EXPIRED:
+        return NotFound(f"data request {shown} has expired; its data is no longer available")
+    what = "failed" if status is TaskStatus.FAILED else "was cancelled"
+    reason = f": {task.error.message}" if task.error else ""
+    return DataRequestGone(f"data request {shown} {what}{reason}")
+
+
+@status_router.get(DATA_REQUEST_STATUS)
+def data_request(identifier: str) -> Response[str]:
+    shown, task = _data_request(identifier)
+    if task is None:
         raise NotFound(f"no data request {shown}")
     status = effective_status(task)
     if status in (TaskStatus.NEW, TaskStatus.PROCESSING):
         return json_response(200, {"info": _info(task.params["email"]), "data": NOT_YET})
-    if status is TaskStatus.EXPIRED:
-        raise NotFound(f"data request {shown} has expired; its data is no longer available")
     if status is not TaskStatus.COMPLETED or not task.files:
-        what = "failed" if status is TaskStatus.FAILED else "was cancelled"
-        reason = f": {task.error.message}" if task.error else ""
-        raise DataRequestGone(f"data request {shown} {what}{reason}")
+        raise _gone_or_expired(task, shown)
+    return _file_response(task)
+
+
+@status_router.get(DATA_REQUEST_PROGRESS)
+def data_request_status(identifier: str) -> Response[str]:
+    _, task = _data_request(identifier)
+    return json_response(200, progress(task))
+
+
+@status_router.get(DATA_REQUEST_DATA)
+def data_request_data(identifier: str) -> Response[str]:
+    shown, task = _data_request(identifier)
+    if task is None:
+        raise NotFound(f"no data request {shown}")
+    status = effective_status(task)
+    if status in (TaskStatus.NEW, TaskStatus.PROCESSING):
+        raise NotFound(f"the data of data request {shown} is not available yet")
+    if status is not TaskStatus.COMPLETED or not task.files:
+        raise _gone_or_expired(task, shown)
+    return _file_response(task)
+
+
+def progress(task: ExportTask | None) -> dict[str, Any]:
+    """The vendor's status document: `available` counts the bytes of the file collected so
+    far (data requests are never compressed, so it is also what `/data` will answer)."""
+    status = effective_status(task) if task is not None else None
+    if task is not None and status in (TaskStatus.NEW, TaskStatus.PROCESSING):
+        return {"status": "pending", "available": task.progress.bytes, "content-type": JSON}
+    if task is not None and status is TaskStatus.COMPLETED and task.files:
+        return {"status": "available", "available": task.files[0].bytes, "content-type": JSON}
+    return {"status": "not available"}
+
+
+def _file_response(task: ExportTask) -> Response[str]:
+    """The file inline, or a redirect to it when Lambda could not answer it whole."""
     text = file_text(task, INLINE_MAX_BYTES)
     if text is None or len(json.dumps(text)) > INLINE_MAX_BYTES:
         return Response(

@@ -59,13 +59,15 @@ def post(
     return call(handlers, "submit", event)
 
 
-def get(handlers: dict[str, ModuleType], identifier: str, token: str) -> Answer:
+def get(handlers: dict[str, ModuleType], identifier: str, token: str, tail: str = "") -> Answer:
+    """GET /v3/datarequest/{id}, or its `/status` or `/data` (tail)."""
     event = api_event(
         "GET",
-        f"/copernica/v3/datarequest/{identifier}",
-        resource="/copernica/v3/datarequest/{id}",
+        f"/copernica/v3/datarequest/{identifier}{tail}",
+        resource=f"/copernica/v3/datarequest/{{id}}{tail}",
         query={"access_token": token},
     )
+    event["pathParameters"] = {"id": identifier}
     return call(handlers, "status", event)
 
 
@@ -307,3 +309,104 @@ def test_a_failed_request_is_410(
     answer = get(handlers, identifier, minimal.api_key)
     assert answer.status == 410
     assert answer.body == {"error": {"message": f"data request {identifier} failed: store unreachable"}}
+
+
+# ------------------------------------------------------------------ /status and /data
+NOT_AVAILABLE = {"status": "not available"}
+
+
+def status_of(handlers: dict[str, ModuleType], identifier: str, token: str) -> Any:
+    answer = get(handlers, identifier, token, "/status")
+    assert answer.status == 200, answer.raw
+    assert answer.headers["content-type"] == "application/json"  # exactly: the PHP class compares it
+    return answer.body
+
+
+def test_status_then_data_as_the_vendors_pages_describe(
+    handlers: dict[str, ModuleType], aws_stack: Settings, data: Dataset
+) -> None:
+    email = busiest_address(data)
+    identifier = created_id(post(handlers, email, {"access_token": data.tenant.api_key}, None))
+    assert status_of(handlers, identifier, data.tenant.api_key) == {
+        "status": "pending",
+        "available": 0,
+        "content-type": "application/json",
+    }
+    waiting = get(handlers, identifier, data.tenant.api_key, "/data")
+    assert waiting.status == 404  # rest-get-datarequest-data: "not yet available ... a 404"
+    assert waiting.body == {
+        "error": {"message": f"the data of data request {identifier} is not available yet"}
+    }
+
+    assert run_worker(handlers, aws_stack) == 1
+    ready = get(handlers, identifier, data.tenant.api_key, "/data")
+    assert ready.status == 200
+    assert ready.headers["content-type"] == "application/json"
+    assert ready.body == contact_document(data, email)
+    assert status_of(handlers, identifier, data.tenant.api_key) == {
+        "status": "available",
+        "available": len(ready.raw.encode()),  # the bytes /data answers
+        "content-type": "application/json",
+    }
+    # The UUID spelling names the same request; the seed's own GET answers the same file.
+    task_uuid = task_of(identifier).task_uuid
+    assert get(handlers, task_uuid, data.tenant.api_key, "/data").raw == ready.raw
+    assert get(handlers, identifier, data.tenant.api_key).raw == ready.raw
+
+
+def test_status_of_what_we_know_nothing_about_is_not_available(
+    handlers: dict[str, ModuleType], aws_stack: Settings, minimal: CreatedTenant
+) -> None:
+    identifier = created_id(post(handlers, "abc@example.com", {"access_token": minimal.api_key}, None))
+    other = create_tenant("other", "other@example.org")
+    for unknown in (str(uuid.uuid4().int), "12", "abc", str(2**128), "9" * 80):
+        assert status_of(handlers, unknown, minimal.api_key) == NOT_AVAILABLE, unknown
+        missing = get(handlers, unknown, minimal.api_key, "/data")
+        assert (missing.status, missing.body) == (404, {"error": {"message": f"no data request {unknown}"}})
+    assert status_of(handlers, identifier, other.api_key) == NOT_AVAILABLE  # another tenant's
+    assert get(handlers, identifier, other.api_key, "/data").status == 404
+    for tail in ("/status", "/data"):
+        refused = get(handlers, identifier, "mxk_wrong", tail)
+        assert (refused.status, refused.body) == (400, {"error": {"message": "invalid access_token"}})
+
+
+def test_status_and_data_of_a_failed_or_expired_request(
+    handlers: dict[str, ModuleType], aws_stack: Settings, minimal: CreatedTenant
+) -> None:
+    failed = created_id(post(handlers, "abc@example.com", {"access_token": minimal.api_key}, None))
+    DynamoTaskStore().transition(
+        task_of(failed),
+        {TaskStatus.NEW},
+        status=TaskStatus.FAILED,
+        error=TaskError(code="export_failed", message="store unreachable"),
+    )
+    expired = created_id(post(handlers, "abc@example.com", {"access_token": minimal.api_key}, None))
+    run_worker(handlers, aws_stack)
+    DynamoTaskStore().transition(
+        task_of(expired), {TaskStatus.COMPLETED}, expires_at=datetime.now(UTC) - timedelta(seconds=1)
+    )
+    assert status_of(handlers, failed, minimal.api_key) == NOT_AVAILABLE
+    assert status_of(handlers, expired, minimal.api_key) == NOT_AVAILABLE
+    gone = get(handlers, failed, minimal.api_key, "/data")
+    assert (gone.status, gone.body) == (
+        410,
+        {"error": {"message": f"data request {failed} failed: store unreachable"}},
+    )
+    old = get(handlers, expired, minimal.api_key, "/data")
+    assert old.status == 404
+    assert "expired" in old.body["error"]["message"]
+
+
+def test_data_too_big_to_answer_inline_is_a_redirect_to_it(
+    handlers: dict[str, ModuleType],
+    aws_stack: Settings,
+    minimal: CreatedTenant,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    identifier = created_id(post(handlers, "abc@example.com", {"access_token": minimal.api_key}, None))
+    run_worker(handlers, aws_stack)
+    inline = get(handlers, identifier, minimal.api_key, "/data").raw
+    monkeypatch.setattr(copernica, "INLINE_MAX_BYTES", 100)
+    redirected = get(handlers, identifier, minimal.api_key, "/data")
+    assert redirected.status == 302
+    assert fetch(redirected.headers["location"]).decode() == inline

@@ -86,6 +86,8 @@ OUTCOMES = {
     "selzy/get_task_result_post": 404,
     "copernica/create_data_request": 201,
     "copernica/data_request_status": 404,
+    "copernica/data_request_progress": 200,  # {"status": "not available"}: not this tenant's id
+    "copernica/data_request_data": 404,
     "constantcontact/tracking_opens": 200,
     "constantcontact/tracking_clicks": 200,
 }
