@@ -13,6 +13,7 @@ from tests.unit.dialects.support import Answer, Dataset, call
 
 from mailexports.config import Settings
 from mailexports.tenants.models import CreatedTenant
+from mailexports.tenants.service import create_tenant
 
 RESOURCE = "/constantcontact/v2/emailmarketing/campaigns/{campaignId}/tracking/{activity}"
 
@@ -30,7 +31,8 @@ def listing(
 def pages(
     handlers: dict[str, ModuleType], key: str, campaign_id: str, activity: str, **query: str
 ) -> list[Any]:
-    """Every page, following next_link as a client does: the link plus its own api_key."""
+    """Every page, following next_link as the vendor's SDKs do: the link's path after `/v2/`
+    under the base URL they were given (here `/constantcontact/v2`), plus their api_key."""
     path = f"/constantcontact/v2/emailmarketing/campaigns/{campaign_id}/tracking/{activity}"
     answers = []
     params = {"api_key": key, **query}
@@ -44,7 +46,7 @@ def pages(
             assert answer.body["meta"]["pagination"] == {}
             return answers
         parts = urlsplit(link)
-        assert parts.path == path  # under the route's own prefix
+        assert parts.path == path.removeprefix("/constantcontact")  # the vendor's own path
         assert set(parse_qs(parts.query)) == {"next"}  # only the opaque next parameter
         params = {"api_key": key, "next": parse_qs(parts.query)["next"][0]}
 
@@ -99,20 +101,92 @@ def test_created_since_is_iso_8601_and_inclusive(
     assert later["results"] == []
 
 
-def test_next_link_keeps_the_stage_of_an_execute_api_url(
-    handlers: dict[str, ModuleType], aws_stack: Settings, data: Dataset
+@pytest.mark.parametrize("host", ["abc123.execute-api.us-east-1.amazonaws.com", "api.example.test"])
+def test_next_link_is_the_vendors_path_whatever_the_host(
+    handlers: dict[str, ModuleType], aws_stack: Settings, data: Dataset, host: str
 ) -> None:
     campaign_id = data.of("send")[0]["campaign_id"]
     answer = listing(
         handlers,
         f"/constantcontact/v2/emailmarketing/campaigns/{campaign_id}/tracking/opens",
         {"api_key": data.tenant.api_key, "limit": "1"},
-        headers={"Host": "abc123.execute-api.us-east-1.amazonaws.com"},
+        headers={"Host": host},
     )
     link = answer.body["meta"]["pagination"]["next_link"]
-    assert link.startswith(
-        f"/dev/constantcontact/v2/emailmarketing/campaigns/{campaign_id}/tracking/opens?next="
+    # No stage, no /constantcontact: the SDKs put their own base URL before what follows /v2/.
+    assert link.startswith(f"/v2/emailmarketing/campaigns/{campaign_id}/tracking/opens?next=")
+
+
+def test_every_click_names_its_link_by_a_stable_id(
+    handlers: dict[str, ModuleType], aws_stack: Settings, data: Dataset
+) -> None:
+    campaign_id = data.of("send")[0]["campaign_id"]
+    rows = [
+        row
+        for page in pages(handlers, data.tenant.api_key, campaign_id, "clicks", limit="3")
+        for row in page["results"]
+    ]
+    assert rows == tracking_rows(data, campaign_id, "clicks", None)
+    assert all(
+        list(row)
+        == [
+            "activity_type",
+            "campaign_id",
+            "contact_id",
+            "email_address",
+            "link_id",
+            "link_uri",
+            "click_date",
+        ]
+        for row in rows
     )
+    ids_of = {(row["link_uri"], row["link_id"]) for row in rows}
+    uris = {uri for uri, _ in ids_of}
+    assert len(uris) > 1
+    assert len(ids_of) == len(uris) == len({link for _, link in ids_of})  # one id per link, one link per id
+    assert all(link.isdigit() and int(link) < 2**52 for _, link in ids_of)
+
+
+# ------------------------------------------------------------------ credentials
+def test_the_key_as_api_key_as_bearer_or_as_both(
+    handlers: dict[str, ModuleType], aws_stack: Settings, minimal: CreatedTenant
+) -> None:
+    path = "/constantcontact/v2/emailmarketing/campaigns/1100394165287/tracking/opens"
+    key = minimal.api_key
+    for query, authorization in [
+        ({"api_key": key}, None),
+        ({}, f"Bearer {key}"),
+        ({"api_key": key}, f"Bearer {key}"),
+        ({"api_key": key}, "Bearer "),  # what the SDKs send without a token
+        ({"api_key": ""}, f"bearer {key}"),
+    ]:
+        headers = {"Authorization": authorization} if authorization is not None else None
+        answer = listing(handlers, path, query, headers)
+        assert answer.status == 200, (query, authorization, answer.raw)
+        assert [row["email_address"] for row in answer.body["results"]] == ["abc@example.com"]
+
+
+def test_two_credentials_must_name_one_tenant(
+    handlers: dict[str, ModuleType], aws_stack: Settings, minimal: CreatedTenant
+) -> None:
+    path = "/constantcontact/v2/emailmarketing/campaigns/1100394165287/tracking/opens"
+    other = create_tenant("other", "other@example.org")
+    for query, authorization, message in [
+        ({"api_key": minimal.api_key}, f"Bearer {other.api_key}", "belong to different accounts"),
+        ({"api_key": other.api_key}, f"Bearer {minimal.api_key}", "belong to different accounts"),
+        ({"api_key": minimal.api_key}, "Bearer mxk_wrong", "invalid access token"),
+        ({"api_key": "mxk_wrong"}, f"Bearer {minimal.api_key}", "invalid api_key"),
+        ({}, "Bearer mxk_wrong", "invalid access token"),
+    ]:
+        answer = listing(handlers, path, query, {"Authorization": authorization})
+        assert answer.status == 401, (query, authorization, answer.raw)
+        assert answer.body == [
+            {
+                "error_key": "http.status.authentication.invalid_token",
+                "error_message": answer.body[0]["error_message"],
+            }
+        ]
+        assert message in answer.body[0]["error_message"]
 
 
 # ------------------------------------------------------------------ errors
