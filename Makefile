@@ -32,8 +32,21 @@ run: install ## Run the local stack (API on :3000, moto on :5000) with a demo te
 	$(BIN)/mailexports run --api-port $(API_PORT) --moto-port $(MOTO_PORT)
 
 .PHONY: test
-test: lint ## Lint, then run every test (unit and integration), one worker per core
+test: lint contract-clients ## Lint, then run every test (unit and integration), one worker per core
 	$(BIN)/pytest -n auto --dist loadscope
+
+# The published npm clients the contract tests run (tests/contract/node), from the lock file.
+CONTRACT_NODE := tests/contract/node
+$(CONTRACT_NODE)/node_modules/.package-lock.json: $(CONTRACT_NODE)/package.json $(CONTRACT_NODE)/package-lock.json
+	npm ci --no-audit --no-fund --prefix $(CONTRACT_NODE)
+
+.PHONY: contract-clients
+contract-clients: ## Install the vendor clients the contract tests run (npm ci; skipped without Node.js)
+	@if command -v node >/dev/null && command -v npm >/dev/null; then \
+		$(MAKE) --no-print-directory $(CONTRACT_NODE)/node_modules/.package-lock.json; \
+	else \
+		echo "Node.js/npm not found: the npm client contract tests (tests/integration/test_contract_*.py) will be skipped"; \
+	fi
 
 .PHONY: unit
 unit: install ## Run the unit tests only (in-process moto, no network)

@@ -125,6 +125,35 @@ def selzy_time(text: str) -> str:
     return text[:10] + " " + text[11:19]
 
 
+# Our delivery status -> the vendor's send_result, written here from the vendor's checkEmail
+# status list (independently of the service's own table, which this checks).
+SELZY_SEND_RESULT = {
+    "sent": "ok_sent",
+    "delivered": "ok_delivered",
+    "soft_bounce": "err_will_retry",
+    "hard_bounce": "err_user_unknown",
+    "complaint": "ok_fbl",
+    "unsubscribe": "ok_unsubscribed",
+    "reject": "err_not_allowed",
+}
+
+
+def selzy_report(
+    data: Lines, campaign_id: str, changed_since: str | None, field_ids: list[str]
+) -> dict[str, Any]:
+    """The vendor's getCampaignDeliveryStats report of `delivery_statuses`."""
+    rows = [
+        [
+            r["email"],
+            SELZY_SEND_RESULT[r["status"]],
+            selzy_time(r["changed_at"]),
+            *(r["fields"].get(f) for f in field_ids),
+        ]
+        for r in delivery_statuses(data, campaign_id, changed_since, field_ids)
+    ]
+    return {"result": {"fields": ["email", "send_result", "last_update", *field_ids], "data": rows}}
+
+
 # ------------------------------------------------------------------ Copernica 003
 def contact_document(data: Lines, email: str) -> dict[str, Any]:
     campaign_of = {s["stat_id"]: s["campaign_id"] for s in data.of("send")}

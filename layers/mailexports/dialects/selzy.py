@@ -1,5 +1,6 @@
-"""Selzy (seed 002): `async/getCampaignDeliveryStats` and `async/getTaskResult`, by GET
-query or POST form, authenticated by the `api_key` parameter.
+"""Selzy (seed 002): `async/getCampaignDeliveryStats` and `async/getTaskResult` under any
+two-letter language segment (`/selzy/{lang}/api/async/...`), by GET query or POST form,
+authenticated by the `api_key` parameter.
 
 - getCampaignDeliveryStats: `campaign_id` (required), `notify_url`, `changed_since`
   (`YYYY-MM-DD hh:mm:ss`, UTC, inclusive), `field_ids[]=1&field_ids[]=2` -> a
@@ -9,7 +10,10 @@ query or POST form, authenticated by the `api_key` parameter.
 - `notify_url` receives exactly that completed getTaskResult JSON, its link being the
   long-lived download link (a webhook may be retried, and read, hours later).
 
-Errors are Selzy's `{"error": "<message>", "code": "<code>"}` with a 4xx status.
+Errors are Selzy's `{"error": "<message>", "code": "<code>"}` in-band with HTTP 200, as
+the vendor answers them: UniSender-family clients read `error`/`code` from the body and
+treat any other status as a transport failure. Any other method under `/selzy/{lang}/api/`
+answers `unknown_method`.
 """
 
 from __future__ import annotations
@@ -43,8 +47,9 @@ from mailexports.notify.payloads import register_payload
 
 DIALECT = "selzy"
 PREFIX = "/selzy/"
-DELIVERY_STATS = "/selzy/en/api/async/getCampaignDeliveryStats"
-TASK_RESULT = "/selzy/en/api/async/getTaskResult"
+DELIVERY_STATS = "/selzy/<lang>/api/async/getCampaignDeliveryStats"
+TASK_RESULT = "/selzy/<lang>/api/async/getTaskResult"
+OTHER_METHOD = "/selzy/<lang>/api/<method>"
 
 submit_router = Router()
 status_router = Router()
@@ -52,7 +57,17 @@ status_router = Router()
 # getTaskResult's task_type is the name of the method that prepared the task.
 TASK_TYPES = {ExportType.CAMPAIGN_DELIVERY: "getCampaignDeliveryStats"}
 _NAMES = {"params.campaign_id": "campaign_id", "params.field_ids": "field_ids"}
+_LANG = re.compile(r"[A-Za-z]{2}")
 _CHANGED_SINCE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[ T](\d{1,2}): ?(\d{2}): ?(\d{2}))?$")
+
+
+def _check_lang(lang: str) -> None:
+    """The vendor's URL carries a two-letter language (`en`, `ru`, ...); nothing else."""
+    if not _LANG.fullmatch(lang):
+        raise ValidationFailed(
+            "the language segment of the URL must be two letters, such as /selzy/en/api/...",
+            [{"field": "lang", "issue": f"got {lang[:20]!r}"}],
+        )
 
 
 def _required(params: Params, name: str) -> str:
@@ -112,7 +127,8 @@ def parse_delivery_stats(params: Params) -> ExportRequest:
 
 
 @submit_router.route(DELIVERY_STATS, method=["GET", "POST"])
-def get_campaign_delivery_stats() -> Response[str]:
+def get_campaign_delivery_stats(lang: str) -> Response[str]:
+    _check_lang(lang)
     event = submit_router.current_event
     params = request_params(event)
     tenant = authenticate(last(params, "api_key"), "api_key")
@@ -140,30 +156,54 @@ def task_result(task: ExportTask, *, long_lived_link: bool = False) -> dict[str,
 
 
 @status_router.route(TASK_RESULT, method=["GET", "POST"])
-def get_task_result() -> Response[str]:
+def get_task_result(lang: str) -> Response[str]:
+    _check_lang(lang)
     params = request_params(status_router.current_event)
     tenant = authenticate(last(params, "api_key"), "api_key")
     asked = _required(params, "task_uuid")
     task_uuid = task_id(asked)
-    if task_uuid is None:
-        raise NotFound(f"no task {asked[:100]}")
-    task = DynamoTaskStore().get(task_uuid, tenant.tenant_id)
+    try:
+        if task_uuid is None:
+            raise NotFound("malformed")
+        task = DynamoTaskStore().get(task_uuid, tenant.tenant_id)
+    except NotFound:
+        # Another tenant's task reads exactly like one that never existed.
+        raise UnknownReference(
+            f"task_uuid: no task {asked[:100]}", [{"field": "task_uuid", "issue": "no such task"}]
+        ) from None
     return json_response(200, {"result": task_result(task)})
 
 
-# Selzy's error codes (the same API family's `invalid_api_key`, `invalid_arg`, ...).
-def _code(error: DomainError) -> str:
-    if isinstance(error, Unauthorized):
-        return "invalid_api_key"
-    if isinstance(error, ValidationFailed | UnknownReference):
-        return "invalid_arg"
-    if isinstance(error, NotFound):
-        return "not_found"
-    return "unspecified"
+@status_router.route(OTHER_METHOD, method=["GET", "POST"])
+def unknown_method(lang: str, method: str) -> Response[str]:
+    """Any other method of the vendor's API (a client calling e.g. getLists by name)."""
+    _check_lang(lang)
+    params = request_params(status_router.current_event)
+    authenticate(last(params, "api_key"), "api_key")
+    raise NotFound(
+        f"unknown method {method[:100]!r}: this service answers "
+        "async/getCampaignDeliveryStats and async/getTaskResult"
+    )
+
+
+# The vendor's error codes (its "API errors" page), first matching class wins. The
+# service has no counterpart of access_denied, not_enough_money, retry_later or the
+# api_call_limit_exceeded_* codes: it never raises them.
+ERROR_CODES: tuple[tuple[type[DomainError], str], ...] = (
+    (Unauthorized, "invalid_api_key"),  # missing or unknown api_key
+    (ValidationFailed, "invalid_arg"),  # a malformed argument, `lang` included
+    (UnknownReference, "invalid_arg"),  # a campaign_id or task_uuid the tenant does not have
+    (NotFound, "unknown_method"),  # any other method (or HTTP method) under /selzy/{lang}/api/
+)
+
+
+def error_code(error: DomainError) -> str:
+    return next((code for kind, code in ERROR_CODES if isinstance(error, kind)), "unspecified")
 
 
 def selzy_error(error: DomainError) -> Response[str]:
-    return json_response(error.status, {"error": describe(error), "code": _code(error)})
+    """In-band, as the vendor does: HTTP 200 with `error` and `code`."""
+    return json_response(200, {"error": describe(error), "code": error_code(error)})
 
 
 def selzy_payload(task: ExportTask, event: str) -> dict[str, Any]:
