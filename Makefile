@@ -16,6 +16,14 @@ $(UV):
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet --disable-pip-version-check "uv==0.13.9"
 
+# The template scanners pin their own boto3 and cfn-lint, so they live in a tool environment
+# of their own instead of moving the project's locked versions.
+SCAN      := .tools/scan/bin
+SCANNERS  := "checkov==3.3.30" "cfn-lint-serverless==0.3.6" "cfn-lint==1.58.0"
+$(SCAN)/checkov: | $(UV)
+	$(UV) venv --quiet --python $(PYTHON) .tools/scan
+	$(UV) pip install --quiet --python $(SCAN)/python $(SCANNERS)
+
 $(BIN)/mailexports: $(UV) pyproject.toml uv.lock
 	$(UV) sync --frozen
 	@touch $@
@@ -53,13 +61,16 @@ unit: install ## Run the unit tests only (in-process moto, no network)
 	$(BIN)/pytest -n auto --dist loadscope tests/unit
 
 .PHONY: lint
-lint: install ## ruff, mypy and `sam validate --lint`
+lint: install $(SCAN)/checkov ## ruff, mypy, `sam validate --lint`, cfn-lint's serverless rules and checkov
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	@# Every handler is a module named `app`, so each is checked on its own.
 	@for handler in functions/*/app.py; do $(BIN)/mypy --strict "$$handler" >/dev/null || { $(BIN)/mypy --strict "$$handler"; exit 1; }; done
 	$(BIN)/sam validate --lint
+	@# Every finding is fixed or skipped in template.yaml beside its resource, with the reason.
+	$(SCAN)/cfn-lint --append-rules cfn_lint_serverless.rules -- template.yaml
+	$(SCAN)/checkov --file template.yaml --framework cloudformation --compact --quiet --skip-download
 
 .PHONY: format
 format: install ## Format and autofix with ruff

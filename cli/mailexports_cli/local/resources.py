@@ -49,13 +49,28 @@ def create_resources(
     resolver.parameters.setdefault("AWS::AccountId", ACCOUNT)
     resources = template["Resources"]
     for kind in _ORDER:
-        pending = [(lid, r) for lid, r in resources.items() if r["Type"] == kind]
-        if kind == "AWS::SQS::Queue":  # dead-letter queues first
-            pending.sort(key=lambda item: "RedrivePolicy" in item[1].get("Properties", {}))
-        for logical_id, resource in pending:
-            _CREATORS[kind](prefix, logical_id, resolver.resolve(resource.get("Properties", {})), resolver)
+        _create_kind(kind, [(lid, r) for lid, r in resources.items() if r["Type"] == kind], prefix, resolver)
     _verify_sender(resolver.parameters.get("SenderEmail"))
     return resolver, function_environment(resolver, template)
+
+
+def _create_kind(
+    kind: str, pending: list[tuple[str, dict[str, Any]]], prefix: str, resolver: Resolver
+) -> None:
+    """Create resources of one kind, each once the ones it names (a dead-letter queue, an
+    access-log bucket) exist."""
+    while pending:
+        deferred = []
+        for logical_id, resource in pending:
+            try:
+                props = resolver.resolve(resource.get("Properties", {}))
+            except KeyError:
+                deferred.append((logical_id, resource))
+                continue
+            _CREATORS[kind](prefix, logical_id, props, resolver)
+        if len(deferred) == len(pending):
+            raise ValueError(f"template.yaml: unresolvable references in {[lid for lid, _ in deferred]}")
+        pending = deferred
 
 
 def _table(prefix: str, logical_id: str, props: dict[str, Any], resolver: Resolver) -> None:
