@@ -49,8 +49,12 @@ $(CONTRACT_NODE)/node_modules/.package-lock.json: $(CONTRACT_NODE)/package.json 
 	npm ci --no-audit --no-fund --prefix $(CONTRACT_NODE)
 
 .PHONY: contract-clients
-contract-clients: ## Install the vendor clients the contract tests run (npm ci; skipped without Node.js)
+contract-clients: ## Install the vendor clients the contract tests run (npm ci; Node.js from apt when missing)
 	@if command -v node >/dev/null && command -v npm >/dev/null; then \
+		$(MAKE) --no-print-directory $(CONTRACT_NODE)/node_modules/.package-lock.json; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Node.js/npm not found: installing Debian's nodejs and npm for the npm client contract tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null && \
 		$(MAKE) --no-print-directory $(CONTRACT_NODE)/node_modules/.package-lock.json; \
 	else \
 		echo "Node.js/npm not found: the npm client contract tests (tests/integration/test_contract_*.py) will be skipped"; \
