@@ -121,17 +121,17 @@ def test_pinpointe_000_newsletter_contact_data_summary_by_webhook(
     }
     answer = requests.post(f"{local_stack.api_url}/pinpointe", json=request, timeout=10)
     assert answer.status_code == 200
-    assert answer.json()["response"]["status"] == "SUCCESS", answer.text
-    job_id = answer.json()["response"]["data"]
+    assert answer.json()["status"] == "SUCCESS", answer.text
+    job_id = answer.json()["data"]
 
     payload = json.loads(webhook(hooks, "/pinpointe-000", demo["webhook_secret"]).body)
-    assert payload["response"]["status"] == "SUCCESS"
-    assert payload["response"]["data"]["jobid"] == job_id
-    document = get_json(payload["response"]["data"]["url"])
+    assert payload["status"] == "SUCCESS"
+    assert payload["data"]["jobid"] == job_id
+    document = get_json(payload["data"]["url"])
     want = newsletter_activity(demo_lines, demo["stat_id"], day, day + timedelta(days=1))
     assert want
     assert document["records"] == want
-    assert document["count"] == payload["response"]["data"]["count"] == len(want)
+    assert document["count"] == payload["data"]["count"] == len(want)
 
 
 def test_pinpointe_000_by_email(local_stack: RunningStack, demo_lines: Lines) -> None:
@@ -147,7 +147,7 @@ def test_pinpointe_000_by_email(local_stack: RunningStack, demo_lines: Lines) ->
         },
     }
     answer = requests.post(f"{local_stack.api_url}/pinpointe", json=request, timeout=10)
-    job_id = answer.json()["response"]["data"]
+    job_id = answer.json()["data"]
     message = outbox_email(local_stack, "pinpointe-000@example.com", job_id)
     text = message.get_body(("plain",))
     assert text is not None
@@ -174,13 +174,13 @@ def test_pinpointe_001_segment_subscribers(
         },
     }
     answer = requests.post(f"{local_stack.api_url}/pinpointe", json=request, timeout=10)
-    assert answer.json()["response"]["status"] == "SUCCESS", answer.text
+    assert answer.json()["status"] == "SUCCESS", answer.text
 
     payload = json.loads(webhook(hooks, "/pinpointe-001", demo["webhook_secret"]).body)
-    document = get_json(payload["response"]["data"]["url"])
+    document = get_json(payload["data"]["url"])
     want = segment_subscribers(demo_lines, segments, "active", True, ["First Name"])
     assert want
-    assert document == {"response": {"status": "SUCCESS", "data": {"subscribers": want, "count": len(want)}}}
+    assert document == {"status": "SUCCESS", "data": {"subscribers": want, "count": len(want)}}
 
 
 def test_pinpointe_errors_over_http(local_stack: RunningStack) -> None:
@@ -193,14 +193,13 @@ def test_pinpointe_errors_over_http(local_stack: RunningStack) -> None:
         "details": {"segmentid": ["seg-1"], "notify": {"type": "email", "value": "a@example.com"}},
     }
     answer = requests.post(f"{local_stack.api_url}/pinpointe", json=request, timeout=10)
-    assert answer.status_code == 200
-    assert answer.json() == {"response": {"status": "ERROR", "errormessage": "invalid username or usertoken"}}
+    assert answer.status_code == 401
+    assert answer.json() == {"status": "FAILED", "errormessage": "Unable to verify user credentials"}
     request["usertoken"] = demo["api_key"]
     request["details"]["segmentid"] = ["seg-404"]
     answer = requests.post(f"{local_stack.api_url}/pinpointe", json=request, timeout=10)
-    assert answer.json() == {
-        "response": {"status": "ERROR", "errormessage": "details.segmentid.0: no segment seg-404"}
-    }
+    assert answer.status_code == 400
+    assert answer.json() == {"status": "ERROR", "errormessage": "details.segmentid.0: no segment seg-404"}
 
 
 # ------------------------------------------------------------------ Selzy

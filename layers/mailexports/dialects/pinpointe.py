@@ -1,17 +1,19 @@
-"""Pinpointe (seeds 000 and 001): `POST /pinpointe` with `username`, `usertoken`,
-`requesttype`, `requestmethod` and `details`.
+"""Pinpointe (seeds 000 and 001): `POST /pinpointe` (or any path under it, such as the
+vendor's `.../apijson.php`) with `username`, `usertoken`, `requesttype`, `requestmethod`
+and `details`, as JSON or as the vendor's `<xmlrequest>` (pinpointe_wire.py).
 
 - `Newsletters` / `GetNewsletterContactDataSummaryAsync` -> a `campaign_activity`
   export of `details.stat`, `startdate`/`enddate` (YYYYMMDD, midnight UTC, end exclusive).
 - `Segments` (or `seg`, as the seed's table spells it) / `GetSegmentSubscribersAsync`
-  -> a `segment_contacts` export; its file is `{"response": {"status": "SUCCESS",
-  "data": {"subscribers": [...], "count": N}}}` (exports/layouts.py).
+  -> a `segment_contacts` export; its file is `{"status": "SUCCESS",
+  "data": {"subscribers": [...], "count": N}}` (exports/layouts.py).
 - `details.notify` is required: `email` or `webhook`. The webhook receives the job,
   its status and the link to the JSON file (`pinpointe_payload`).
 
-Answers `{"response": {"status": "SUCCESS", "data": <job id>}}`; every refusal is
-`{"response": {"status": "ERROR", "errormessage": ...}}` with HTTP 200, as the
-vendor's API answers (the seed gives no other status, and its clients read `status`).
+Answers at the top level, as the vendor's JSON interface and its clients have it (the
+seed's "response element" is the root of the XML answer): `{"status": "SUCCESS",
+"data": <job id>}`; a refusal HTTP 400 `{"status": "ERROR", "errormessage": ...}`; a
+failed login HTTP 401 `{"status": "FAILED", ...}` (pinpointe_wire.py).
 """
 
 from __future__ import annotations
@@ -27,9 +29,9 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import BaseModel, ValidationError
 
 from mailexports.api.errors import register_dialect
-from mailexports.api.http import json_body, json_response
 from mailexports.auth import Authenticator
 from mailexports.dialects.common import check_notify, describe, submit
+from mailexports.dialects.pinpointe_wire import Wire, body_bytes, failure, parse_body, success, wire_of
 from mailexports.errors import DomainError, Unauthorized, ValidationFailed, error_details
 from mailexports.exports.requests import (
     CampaignActivityParams,
@@ -46,8 +48,9 @@ from mailexports.tenants.models import Tenant
 
 DIALECT = "pinpointe"
 PATH = "/pinpointe"
-# The vendor answers every call with 200 and says ERROR in the body; its clients look there.
-ERROR_HTTP_STATUS = 200
+# Every path under PATH too: clients are configured with the vendor's endpoint URL
+# (`.../apijson.php`, `.../xml.php`). Powertools matches a route as a regex on the real path.
+ANY_PATH_UNDER = PATH + "/.+"
 
 submit_router = Router()
 
@@ -268,7 +271,7 @@ def _tenant(body: dict[str, Any]) -> Tenant:
 
 def parse_request(body: object) -> tuple[Method, dict[str, Any]]:
     if not isinstance(body, dict):
-        raise ValidationFailed("the request body must be a JSON object")
+        raise ValidationFailed("the request body must be a JSON object or an <xmlrequest>")
     method = _method(body)
     details = body.get("details")
     if details is None:
@@ -280,24 +283,29 @@ def parse_request(body: object) -> tuple[Method, dict[str, Any]]:
 
 # ---------------------------------------------------------------- the route
 @submit_router.post(PATH)
+@submit_router.post(ANY_PATH_UNDER)
 def pinpointe() -> Response[str]:
     event = submit_router.current_event
-    body = json_body(event)
-    if not isinstance(body, dict):
-        raise ValidationFailed("the request body must be a JSON object")
-    tenant = _tenant(body)  # who is asking, before saying anything about the request
-    method, details = parse_request(body)
-    params = method.details(details)
-    notify = _notify(details)
-    request = ExportRequest(type=method.export_type, params=params, notify=notify)
-    task = submit(event, tenant, request, dialect=DIALECT, names=_NAMES)
-    return json_response(200, {"response": {"status": "SUCCESS", "data": task.task_uuid}})
+    raw = body_bytes(event)
+    wire = wire_of(event, raw)  # errors too are answered in the form the request came in
+    try:
+        body = parse_body(raw, wire)
+        if not isinstance(body, dict):
+            raise ValidationFailed("the request body must be a JSON object")
+        tenant = _tenant(body)  # who is asking, before saying anything about the request
+        method, details = parse_request(body)
+        params = method.details(details)
+        notify = _notify(details)
+        request = ExportRequest(type=method.export_type, params=params, notify=notify)
+        task = submit(event, tenant, request, dialect=DIALECT, names=_NAMES)
+    except DomainError as error:
+        return failure(error, wire)
+    return success(task.task_uuid, wire)
 
 
 def pinpointe_error(error: DomainError) -> Response[str]:
-    return json_response(
-        ERROR_HTTP_STATUS, {"response": {"status": "ERROR", "errormessage": describe(error)}}
-    )
+    """Refusals raised outside the route (no such route or method): JSON, the default wire."""
+    return failure(error, Wire.JSON)
 
 
 # ---------------------------------------------------------------- the notification
@@ -312,7 +320,7 @@ def pinpointe_payload(task: ExportTask, event: str) -> dict[str, Any]:
     }
     if event != "export.completed":
         reason = task.error.message if task.error else "the job could not be completed"
-        return {"response": {"status": "ERROR", "errormessage": reason, "data": {**job, "status": "failed"}}}
+        return {"status": "ERROR", "errormessage": reason, "data": {**job, "status": "failed"}}
     links = [link for i in range(len(task.files)) if (link := download_link(task, i))]
     data = {
         **job,
@@ -322,7 +330,7 @@ def pinpointe_payload(task: ExportTask, event: str) -> dict[str, Any]:
         "urls": links,
         "expires": iso_ms(task.expires_at) if task.expires_at else None,
     }
-    return {"response": {"status": "SUCCESS", "data": data}}
+    return {"status": "SUCCESS", "data": data}
 
 
 def register() -> None:

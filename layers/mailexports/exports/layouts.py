@@ -106,20 +106,20 @@ class ContactDataDocument:
 
 class PinpointeSubscribersDocument:
     """Pinpointe's GetSegmentSubscribersAsync file (seed 001): the records as `subscribers`
-    beside their `count`, inside Pinpointe's response envelope:
-    `{"response": {"status": "SUCCESS", "data": {"subscribers": [...], "count": N}}}`."""
+    beside their `count`, in the top-level shape of Pinpointe's JSON answers:
+    `{"status": "SUCCESS", "data": {"subscribers": [...], "count": N}}`."""
 
     splittable = True
     extension = "json"
 
     def head(self, task: ExportTask) -> bytes:
-        return b'{"response":{"status":"SUCCESS","data":{"subscribers":['
+        return b'{"status":"SUCCESS","data":{"subscribers":['
 
     def item(self, row: Row, index: int, last_group: int | None) -> bytes:
         return (b"," if index else b"") + dumps(row.record)
 
     def tail(self, count: int, last_group: int | None) -> bytes:
-        return b'],"count":' + str(count).encode() + b"}}}"
+        return b'],"count":' + str(count).encode() + b"}}"
 
 
 # Selzy's `send_result` for each of our delivery statuses (the vendor's checkEmail status

@@ -26,9 +26,7 @@ def test_a_pinpointe_job_is_404_for_another_tenant_through_every_route(
         "requestmethod": "GetSegmentSubscribersAsync",
         "details": {"segmentid": "seg-1", "notify": {"type": "email", "value": "a@example.com"}},
     }
-    job = call(handlers, "submit", api_event("POST", "/pinpointe", body=json.dumps(body))).body["response"][
-        "data"
-    ]
+    job = call(handlers, "submit", api_event("POST", "/pinpointe", body=json.dumps(body))).body["data"]
 
     def selzy(key: str) -> int:
         """Selzy answers errors in-band with HTTP 200: its `code` says which."""

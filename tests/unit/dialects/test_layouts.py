@@ -63,9 +63,7 @@ def test_pinpointe_subscribers_document(count: int) -> None:
         out += layout.item(Row({"email": f"{index}@example.com"}, str(index)), index, 0)
     out += layout.tail(count, 0)
     records = [{"email": f"{i}@example.com"} for i in range(count)]
-    assert json.loads(out) == {
-        "response": {"status": "SUCCESS", "data": {"subscribers": records, "count": count}}
-    }
+    assert json.loads(out) == {"status": "SUCCESS", "data": {"subscribers": records, "count": count}}
 
 
 def delivery_record(n: int, status: str, fields: dict[str, object]) -> Row:

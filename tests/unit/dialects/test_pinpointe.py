@@ -28,6 +28,7 @@ from tests.unit.dialects.support import (
 )
 
 from mailexports.config import Settings
+from mailexports.dialects.pinpointe_wire import LOGIN_FAILED
 from mailexports.exports.task import TaskError, TaskStatus
 from mailexports.exports.task_store import DynamoTaskStore
 from mailexports.exports.task_view import presigned_url
@@ -83,8 +84,8 @@ def job(handlers: dict[str, ModuleType], settings: Settings, body: dict[str, Any
     """Submit, run the worker, return the job id and the JSON file it produced."""
     answer = post(handlers, body)
     assert answer.status == 200, answer.raw
-    assert answer.body["response"]["status"] == "SUCCESS", answer.raw
-    job_id = answer.body["response"]["data"]
+    assert answer.body["status"] == "SUCCESS", answer.raw
+    job_id = answer.body["data"]
     assert run_worker(handlers, settings) == 1
     task = DynamoTaskStore().load(job_id)
     assert task is not None
@@ -163,8 +164,8 @@ def test_the_webhook_payload_carries_the_job_and_the_link_to_the_json_file(
     job_id, document = job(handlers, aws_stack, newsletter_request(data.tenant, stat, "", ""))
     task = DynamoTaskStore().get(job_id, data.tenant.tenant_id)
     payload = json.loads(build_payload(task, "export.completed"))
-    assert payload["response"]["status"] == "SUCCESS"
-    sent = payload["response"]["data"]
+    assert payload["status"] == "SUCCESS"
+    sent = payload["data"]
     assert sent["jobid"] == job_id
     assert sent["requesttype"] == "Newsletters"
     assert sent["requestmethod"] == "GetNewsletterContactDataSummaryAsync"
@@ -180,14 +181,14 @@ def test_a_failed_job_is_reported_as_error(
 ) -> None:
     answer = post(handlers, newsletter_request(data.tenant, data.of("send")[0]["stat_id"], "", ""))
     store = DynamoTaskStore()
-    task = store.get(answer.body["response"]["data"], data.tenant.tenant_id)
+    task = store.get(answer.body["data"], data.tenant.tenant_id)
     failed = task.model_copy(
         update={"status": TaskStatus.FAILED, "error": TaskError(code="export_failed", message="disk on fire")}
     )
     payload = json.loads(build_payload(failed, "export.failed"))
-    assert payload["response"]["status"] == "ERROR"
-    assert payload["response"]["errormessage"] == "disk on fire"
-    assert payload["response"]["data"]["jobid"] == task.task_uuid
+    assert payload["status"] == "ERROR"
+    assert payload["errormessage"] == "disk on fire"
+    assert payload["data"]["jobid"] == task.task_uuid
 
 
 # ------------------------------------------------------------------ 001: segments
@@ -198,7 +199,7 @@ def test_seed_001_example_file_carries_count_and_subscribers(
     job_id, document = job(handlers, aws_stack, segments_request(data.tenant, segments))
     want = segment_subscribers(data, segments, "active", True, ["First Name"])
     assert want
-    assert document == {"response": {"status": "SUCCESS", "data": {"subscribers": want, "count": len(want)}}}
+    assert document == {"status": "SUCCESS", "data": {"subscribers": want, "count": len(want)}}
     task = DynamoTaskStore().get(job_id, data.tenant.tenant_id)
     assert task.notification is not None
     assert (task.notification.type, task.notification.target) == ("email", "reports@example.com")
@@ -242,7 +243,7 @@ def test_segment_details(
     _, document = job(handlers, aws_stack, body)
     want = segment_subscribers(data, segments, status, membership, fields)
     assert want
-    assert document["response"]["data"] == {"subscribers": want, "count": len(want)}
+    assert document["data"] == {"subscribers": want, "count": len(want)}
 
 
 def test_the_tables_requesttype_seg_is_accepted(
@@ -251,7 +252,7 @@ def test_the_tables_requesttype_seg_is_accepted(
     body = segments_request(data.tenant, ["seg-1"])
     body["requesttype"] = "seg"
     _, document = job(handlers, aws_stack, body)
-    assert document["response"]["data"]["count"] == len(
+    assert document["data"]["count"] == len(
         segment_subscribers(data, ["seg-1"], "active", True, ["First Name"])
     )
 
@@ -276,14 +277,11 @@ def _with(body: dict[str, Any], value: Any, *path: str) -> dict[str, Any]:
 
 
 NEWSLETTER_ERRORS: list[tuple[str, Any, str]] = [
-    ("wrong usertoken", lambda b: _with(b, "mxk_not_a_key", "usertoken"), "invalid username or usertoken"),
-    (
-        "wrong username",
-        lambda b: _with(b, "someone@else.example", "username"),
-        "invalid username or usertoken",
-    ),
-    ("no username", lambda b: _without(b, "username"), "username is required"),
-    ("no usertoken", lambda b: _without(b, "usertoken"), "usertoken is required"),
+    ("wrong usertoken", lambda b: _with(b, "mxk_not_a_key", "usertoken"), LOGIN_FAILED),
+    ("wrong username", lambda b: _with(b, "someone@else.example", "username"), LOGIN_FAILED),
+    ("no username", lambda b: _without(b, "username"), LOGIN_FAILED),
+    ("no usertoken", lambda b: _without(b, "usertoken"), LOGIN_FAILED),
+    ("usertoken not a string", lambda b: _with(b, ["mxk_x"], "usertoken"), LOGIN_FAILED),
     ("unknown requesttype", lambda b: _with(b, "Lists", "requesttype"), "unknown requesttype 'Lists'"),
     ("no requesttype", lambda b: _without(b, "requesttype"), "requesttype is required"),
     ("unknown requestmethod", lambda b: _with(b, "GetSummary", "requestmethod"), "unknown requestmethod"),
@@ -344,10 +342,14 @@ def test_newsletter_errors_are_pinpointe_errors_and_write_nothing(
 ) -> None:
     body = change(newsletter_request(minimal, "981", "20250301", "20250305"))
     answer = post(handlers, body)
-    assert answer.status == 200
-    assert answer.body["response"]["status"] == "ERROR", answer.raw
-    assert message in answer.body["response"]["errormessage"]
-    assert set(answer.body["response"]) == {"status", "errormessage"}
+    if message == LOGIN_FAILED:  # the vendor's failed login: 401, one fixed message
+        assert answer.status == 401, answer.raw
+        assert answer.body == {"status": "FAILED", "errormessage": LOGIN_FAILED}
+    else:
+        assert answer.status == 400, answer.raw
+        assert answer.body["status"] == "ERROR", answer.raw
+        assert message in answer.body["errormessage"]
+        assert set(answer.body) == {"status", "errormessage"}
     assert stored_tasks(aws_stack) == 0
     assert queued_exports(aws_stack) == 0
 
@@ -382,9 +384,9 @@ def test_segment_errors_are_pinpointe_errors_and_write_nothing(
     message: str,
 ) -> None:
     answer = post(handlers, change(segments_request(minimal, ["seg-1", "seg-2"])))
-    assert answer.status == 200
-    assert answer.body["response"]["status"] == "ERROR", answer.raw
-    assert message in answer.body["response"]["errormessage"]
+    assert answer.status == 400, answer.raw
+    assert answer.body["status"] == "ERROR", answer.raw
+    assert message in answer.body["errormessage"]
     assert stored_tasks(aws_stack) == 0
     assert queued_exports(aws_stack) == 0
 
@@ -396,6 +398,6 @@ def test_a_body_that_is_not_a_json_object_is_an_error(
     handlers: dict[str, ModuleType], aws_stack: Settings, raw: str, message: str
 ) -> None:
     answer = post(handlers, raw)
-    assert answer.status == 200
-    assert answer.body["response"]["status"] == "ERROR"
-    assert message in answer.body["response"]["errormessage"]
+    assert answer.status == 400
+    assert answer.body["status"] == "ERROR"
+    assert message in answer.body["errormessage"]

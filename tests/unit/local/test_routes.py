@@ -67,3 +67,49 @@ def test_every_template_route_matches_itself() -> None:
         match = table.match(route.method, concrete)
         assert match is not None, route
         assert (match.route, match.target) == (route, function)
+
+
+def test_a_greedy_segment_takes_the_rest_of_the_path() -> None:
+    table = _table(("POST", "/pinpointe"), ("POST", "/pinpointe/{proxy+}"))
+    one = table.match("POST", "/pinpointe/apijson.php")
+    assert one is not None
+    assert one.target == "POST /pinpointe/{proxy+}"
+    assert one.path_parameters == {"proxy": "apijson.php"}
+    deeper = table.match("POST", "/pinpointe/admin/xml%20api/xml.php")
+    assert deeper is not None
+    assert deeper.target == "POST /pinpointe/{proxy+}"
+    assert deeper.path_parameters == {"proxy": "admin/xml api/xml.php"}
+    bare = table.match("POST", "/pinpointe")
+    assert bare is not None
+    assert bare.target == "POST /pinpointe"
+
+
+def test_a_greedy_segment_needs_at_least_one_non_empty_segment() -> None:
+    table = _table(("POST", "/pinpointe/{proxy+}"))
+    assert table.match("POST", "/pinpointe") is None
+    assert table.match("POST", "/pinpointe/") is None
+    assert table.match("POST", "/other/apijson.php") is None
+    assert table.match("GET", "/pinpointe/apijson.php") is None
+
+
+def test_a_greedy_segment_is_the_least_specific() -> None:
+    table = _table(("GET", "/a/{proxy+}"), ("GET", "/a/{x}/c"), ("GET", "/a/b"))
+    literal = table.match("GET", "/a/b")
+    assert literal is not None
+    assert literal.target == "GET /a/b"
+    param = table.match("GET", "/a/z/c")
+    assert param is not None
+    assert param.target == "GET /a/{x}/c"
+    assert param.path_parameters == {"x": "z"}
+    greedy = table.match("GET", "/a/z/d")
+    assert greedy is not None
+    assert greedy.target == "GET /a/{proxy+}"
+    assert greedy.path_parameters == {"proxy": "z/d"}
+
+
+def test_parameters_before_a_greedy_segment_are_bound_too() -> None:
+    table = _table(("POST", "/t/{tenant}/{proxy+}"))
+    match = table.match("POST", "/t/acme/x/y")
+    assert match is not None
+    assert match.path_parameters == {"tenant": "acme", "proxy": "x/y"}
+    assert table.match("POST", "/t//x") is None
