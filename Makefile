@@ -17,7 +17,7 @@ $(UV):
 	.tools/bin/pip install --quiet --disable-pip-version-check "uv==0.13.9"
 
 $(BIN)/mailexports: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen
+	$(UV) sync --frozen --extra cli
 	@touch $@
 
 .PHONY: help
