@@ -88,9 +88,7 @@ class ApiClient:
         if response.status_code >= 400:
             message, code = refusal_message(response.status_code, body)
             if response.status_code == 401:
-                message += (
-                    f" (the key comes from {self.connection.source}; check --key or MAILEXPORTS_API_KEY)"
-                )
+                message += f" (the key came from {self.connection.key_source})"
             raise ApiRefused(response.status_code, message, code)
         if body is None:
             raise ApiUnavailable(f"the API answered {method} {path} with something that is not JSON")

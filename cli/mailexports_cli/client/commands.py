@@ -19,6 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import requests
+
 from mailexports_cli.client import connection
 from mailexports_cli.client.api import ApiClient
 from mailexports_cli.client.download import Downloaded, check_writable, download_task
@@ -33,6 +35,10 @@ FIRST_POLL_S = 1.0
 MIN_POLL_S, MAX_POLL_S = 0.2, 60.0
 
 Sleep = Callable[[float], None]
+# How `--wait` sleeps between polls, and where API requests go through: the seams tests use
+# to run the worker between polls and to serve the API from the handlers in-process.
+poll_sleep: Sleep = time.sleep
+api_session: Callable[[], requests.Session] = requests.Session
 
 
 # ---------------------------------------------------------------- arguments
@@ -111,7 +117,7 @@ def _guarded(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse
 
 
 def _client(args: argparse.Namespace) -> ApiClient:
-    return ApiClient(connection.resolve(args.api, args.key))
+    return ApiClient(connection.resolve(args.api, args.key), api_session())
 
 
 # ---------------------------------------------------------------- export
@@ -130,7 +136,7 @@ def submit_body(args: argparse.Namespace) -> dict[str, Any]:
     return body
 
 
-def run_export(args: argparse.Namespace, sleep: Sleep = time.sleep) -> int:
+def run_export(args: argparse.Namespace) -> int:
     body = submit_body(args)
     check_writable(args.output)  # before submitting: a bad path must not cost an export
     client = _client(args)
@@ -138,14 +144,14 @@ def run_export(args: argparse.Namespace, sleep: Sleep = time.sleep) -> int:
     print(task["task_uuid"], flush=True)  # what a script keeps: TASK=$(mailexports export ...)
     if not (args.wait or args.output):
         return ExitCode.OK
-    task = wait(client, task, sleep=sleep)
+    task = wait(client, task, sleep=poll_sleep)
     ensure_completed(task)
     if args.output is not None:
         _download(client.task(task["task_uuid"]).body, args.output)  # a fresh read signs fresh URLs
     return ExitCode.OK
 
 
-def wait(client: ApiClient, task: dict[str, Any], *, sleep: Sleep = time.sleep) -> dict[str, Any]:
+def wait(client: ApiClient, task: dict[str, Any], *, sleep: Sleep) -> dict[str, Any]:
     """Poll until the task finishes, as often as its Retry-After asks, with a live progress bar."""
     delay: float | None = FIRST_POLL_S
     with ExportProgress(task["task_uuid"]) as bar:

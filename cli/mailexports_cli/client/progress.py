@@ -67,7 +67,7 @@ class ExportProgress:
             self._bar,
             description=status,
             completed=size,
-            total=max(size, 1) if finished else None,  # a full bar when done
+            total=size if finished else None,  # a full bar (and no spinner) once done
             records=records,
         )
         if finished:
