@@ -20,17 +20,18 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
-from rich.console import Console
-from rich.progress import Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from mailexports.errors import DomainError
 from mailexports.marketing.records import EventRecord, ImportRecord, MessageRecord, SendRecord, parse_line
 from mailexports.marketing.writer import MarketingWriter, WriteStats, record_problem
 from mailexports_cli.target import add_target_arguments, apply_target
+
+if TYPE_CHECKING:  # rich is imported only when a progress line is drawn: every command imports this module
+    from rich.progress import Progress, TaskID
 
 # Bad lines kept for the report (the lowest line numbers); the rest are only counted.
 MAX_REPORTED_BAD_LINES = 1000
@@ -315,6 +316,9 @@ class _Progress:
     def __init__(self, stream: TextIO | None, *, force: bool = False) -> None:
         self._progress: Progress | None = None
         if stream is not None:
+            from rich.console import Console
+            from rich.progress import Progress, TextColumn, TimeElapsedColumn
+
             console = Console(file=stream, force_terminal=True if force else None, highlight=False)
             self._progress = Progress(
                 TextColumn("{task.description}: {task.completed:,} {task.fields[unit]}, "

@@ -26,7 +26,7 @@ from mailexports_cli.client.api import ApiClient
 from mailexports_cli.client.download import Downloaded, check_writable, download_task
 from mailexports_cli.client.errors import ClientError, ExitCode, TaskUnsuccessful
 from mailexports_cli.client.params import parse_params
-from mailexports_cli.client.progress import FINISHED, DownloadProgress, ExportProgress
+from mailexports_cli.client.states import FINISHED
 
 EXPORT_TYPES = ("campaign_activity", "segment_contacts", "campaign_delivery", "contact_data")
 STATUSES = ("new", "processing", "completed", "failed", "cancelled", "expired")
@@ -153,6 +153,8 @@ def run_export(args: argparse.Namespace) -> int:
 
 def wait(client: ApiClient, task: dict[str, Any], *, sleep: Sleep) -> dict[str, Any]:
     """Poll until the task finishes, as often as its Retry-After asks, with a live progress bar."""
+    from mailexports_cli.client.progress import ExportProgress
+
     delay: float | None = FIRST_POLL_S
     with ExportProgress(task["task_uuid"]) as bar:
         bar.show(task)
@@ -176,6 +178,8 @@ def ensure_completed(task: dict[str, Any]) -> None:
 
 
 def _download(task: dict[str, Any], output: Path | None) -> list[Downloaded]:
+    from mailexports_cli.client.progress import DownloadProgress
+
     with DownloadProgress() as progress:
         written = download_task(task, output, progress)
     for file in written:

@@ -16,13 +16,15 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 import urllib3
 
 from mailexports_cli.client.errors import ApiUnavailable, TaskUnsuccessful, UsageError
-from mailexports_cli.client.progress import DownloadProgress
+
+if TYPE_CHECKING:  # rich only when a bar is drawn
+    from mailexports_cli.client.progress import DownloadProgress
 
 CHUNK_BYTES = 1 << 20
 TIMEOUT = (10.0, 120.0)

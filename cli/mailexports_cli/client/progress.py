@@ -23,7 +23,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-FINISHED = frozenset({"completed", "failed", "cancelled", "expired"})
+from mailexports_cli.client.states import FINISHED
 
 
 def stderr_console() -> Console:
