@@ -144,7 +144,12 @@ def run_export(args: argparse.Namespace) -> int:
     print(task["task_uuid"], flush=True)  # what a script keeps: TASK=$(mailexports export ...)
     if not (args.wait or args.output):
         return ExitCode.OK
-    task = wait(client, task, sleep=poll_sleep)
+    try:
+        task = wait(client, task, sleep=poll_sleep)
+    except KeyboardInterrupt:
+        print(f"interrupted: the export keeps running (mailexports exports show {task['task_uuid']})",
+              file=sys.stderr)  # fmt: skip
+        return 130
     ensure_completed(task)
     if args.output is not None:
         _download(client.task(task["task_uuid"]).body, args.output)  # a fresh read signs fresh URLs
@@ -156,7 +161,7 @@ def wait(client: ApiClient, task: dict[str, Any], *, sleep: Sleep) -> dict[str, 
     from mailexports_cli.client.progress import ExportProgress
 
     delay: float | None = FIRST_POLL_S
-    with ExportProgress(task["task_uuid"]) as bar:
+    with ExportProgress() as bar:
         bar.show(task)
         while task["status"] not in FINISHED:
             sleep(min(max(delay or FIRST_POLL_S, MIN_POLL_S), MAX_POLL_S))
@@ -183,7 +188,8 @@ def _download(task: dict[str, Any], output: Path | None) -> list[Downloaded]:
     with DownloadProgress() as progress:
         written = download_task(task, output, progress)
     for file in written:
-        print(f"{file.path}: {file.records:,} records, {file.bytes:,} bytes, sha256 {file.sha256} (verified)",
+        check = "verified" if file.verified else "NOT verified: the task gives no sha256"
+        print(f"{file.path}: {file.records:,} records, {file.bytes:,} bytes, sha256 {file.sha256} ({check})",
               file=sys.stderr)  # fmt: skip
     return written
 

@@ -37,6 +37,7 @@ class Downloaded:
     bytes: int
     records: int
     sha256: str
+    verified: bool  # False only if the task gave no sha256 to compare with
 
 
 def extension(task: dict[str, Any]) -> str:
@@ -123,7 +124,7 @@ def fetch(
         raise UsageError(f"cannot write {path}: {error.strerror or error}") from None
     finally:
         temp_path.unlink(missing_ok=True)
-    return Downloaded(path, size, int(file.get("records") or 0), actual)
+    return Downloaded(path, size, int(file.get("records") or 0), actual, verified=bool(expected))
 
 
 def _chunks(session: requests.Session, url: str, path: Path) -> Iterator[bytes]:

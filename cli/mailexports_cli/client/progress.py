@@ -33,7 +33,7 @@ def stderr_console() -> Console:
 class ExportProgress:
     """One line: status, a bar (pulsing: the record count is not known up front), records, bytes, elapsed."""
 
-    def __init__(self, task_uuid: str, console: Console | None = None) -> None:
+    def __init__(self, console: Console | None = None) -> None:
         self._progress = Progress(
             SpinnerColumn(finished_text="•"),
             TextColumn("export [bold]{task.description}[/]"),
@@ -44,8 +44,7 @@ class ExportProgress:
             console=console or stderr_console(),
             refresh_per_second=4,
         )
-        self._bar: TaskID = self._progress.add_task("new", total=None, records=0, start=False)
-        self._uuid = task_uuid
+        self._bar: TaskID = self._progress.add_task("new", total=None, records=0)  # elapsed: since submit
 
     def __enter__(self) -> ExportProgress:
         self._progress.start()
@@ -60,8 +59,6 @@ class ExportProgress:
         status = str(task.get("status", "?"))
         progress = task.get("progress") or {}
         records, size = int(progress.get("records") or 0), int(progress.get("bytes") or 0)
-        if status != "new":
-            self._progress.start_task(self._bar)  # the clock runs from when the worker picked it up
         finished = status in FINISHED
         self._progress.update(
             self._bar,
