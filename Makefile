@@ -25,7 +25,7 @@ $(SCAN)/checkov: | $(UV)
 	$(UV) pip install --quiet --python $(SCAN)/python $(SCANNERS)
 
 $(BIN)/mailexports: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen
+	$(UV) sync --frozen --extra cli
 	@touch $@
 
 .PHONY: help

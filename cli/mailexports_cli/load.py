@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
@@ -29,6 +29,9 @@ from mailexports.errors import DomainError
 from mailexports.marketing.records import EventRecord, ImportRecord, MessageRecord, SendRecord, parse_line
 from mailexports.marketing.writer import MarketingWriter, WriteStats, record_problem
 from mailexports_cli.target import add_target_arguments, apply_target
+
+if TYPE_CHECKING:  # rich is imported only when a progress line is drawn: every command imports this module
+    from rich.progress import Progress, TaskID
 
 # Bad lines kept for the report (the lowest line numbers); the rest are only counted.
 MAX_REPORTED_BAD_LINES = 1000
@@ -104,7 +107,7 @@ def load_file(
     path = Path(path)
     writer = writer or MarketingWriter(tenant_id)
     check = _Check(tenant_id, writer, LoadReport(path=str(path), tenant_id=tenant_id, strict=strict))
-    meter = _Progress(_progress_stream(progress))
+    meter = _Progress(_progress_stream(progress), force=progress is not None and progress is not False)
 
     try:
         check.first_pass(path, meter)
@@ -292,6 +295,7 @@ def _short(value: Any, limit: int = 60) -> str:
 
 
 def _progress_stream(progress: bool | TextIO | None) -> TextIO | None:
+    """Where to draw the progress line: stderr if it is a terminal, unless told otherwise."""
     if progress is None:
         return sys.stderr if sys.stderr.isatty() else None
     if progress is True:
@@ -302,36 +306,60 @@ def _progress_stream(progress: bool | TextIO | None) -> TextIO | None:
 
 
 class _Progress:
-    """One status line, rewritten in place with `\\r`, at most four times a second."""
+    """One status line (rich), redrawn in place at most four times a second.
 
-    def __init__(self, stream: TextIO | None) -> None:
-        self._stream = stream
+    Redrawn only when `show` is called, so a line always tells a count the loader reached.
+    A stream that was asked for explicitly (`--progress`, or a test's buffer) is drawn on
+    as a terminal would be, even when it is not one.
+    """
+
+    def __init__(self, stream: TextIO | None, *, force: bool = False) -> None:
+        self._progress: Progress | None = None
+        if stream is not None:
+            from rich.console import Console
+            from rich.progress import Progress, TextColumn, TimeElapsedColumn
+
+            console = Console(file=stream, force_terminal=True if force else None, highlight=False)
+            self._progress = Progress(
+                TextColumn("{task.description}: {task.completed:,} {task.fields[unit]}, "
+                           "{task.fields[rate]:,.0f} {task.fields[unit]}/s"),
+                TimeElapsedColumn(),
+                console=console,
+                auto_refresh=False,
+            )  # fmt: skip
+            self._progress.start()
+        self._bar: TaskID | None = None
         self._phase_started = time.monotonic()
         self._phase = "loading"
         self._last = 0.0
-        self._width = 0
 
     def begin(self, phase: str) -> None:
         self._phase, self._phase_started = phase, time.monotonic()
+        if self._progress is not None and self._bar is not None:
+            self._progress.reset(self._bar, description=phase, unit=self._unit, rate=0.0)
+
+    @property
+    def _unit(self) -> str:
+        return "lines" if self._phase == "checking" else "records"
 
     def show(self, count: int, *, final: bool = False) -> None:
-        if self._stream is None:
+        if self._progress is None:
             return
         now = time.monotonic()
         if not final and now - self._last < _PROGRESS_EVERY_S:
             return
         self._last = now
-        elapsed = max(now - self._phase_started, 1e-9)
-        unit = "lines" if self._phase == "checking" else "records"
-        text = f"{self._phase}: {count:,} {unit}, {count / elapsed:,.0f} {unit}/s"
-        self._stream.write("\r" + text.ljust(self._width))
-        self._stream.flush()
-        self._width = len(text)
+        rate = count / max(now - self._phase_started, 1e-9)
+        if self._bar is None:  # added on the first count, so no line ever shows a count of nothing yet
+            self._bar = self._progress.add_task(
+                self._phase, total=None, completed=count, unit=self._unit, rate=rate
+            )
+        self._progress.update(self._bar, description=self._phase, completed=count, unit=self._unit, rate=rate)
+        self._progress.refresh()
 
     def close(self) -> None:
-        if self._stream is not None and self._width:
-            self._stream.write("\n")
-            self._stream.flush()
+        if self._progress is not None:
+            self._progress.stop()  # ends the line: an error message must not land on its end
 
 
 # ---------------------------------------------------------------- command

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 def _build_parser() -> argparse.ArgumentParser:
     from mailexports_cli import generate, load, tenants
+    from mailexports_cli.client import commands as client
     from mailexports_cli.local import stack
 
     parser = argparse.ArgumentParser(prog="mailexports", description=__doc__)
@@ -17,6 +18,7 @@ def _build_parser() -> argparse.ArgumentParser:
     tenants.register(sub)
     generate.register(sub)
     load.register(sub)
+    client.register(sub)
     return parser
 
 

@@ -6,6 +6,7 @@ import gzip
 import io
 import json
 import random
+import re
 from pathlib import Path
 from typing import Any
 
@@ -323,7 +324,8 @@ def test_gzip_files_and_a_byte_order_mark_are_read(tmp_path: Path, aws_stack: Se
 def test_progress_is_rewritten_in_place(tmp_path: Path, aws_stack: Settings) -> None:
     stream = io.StringIO()
     load_file(write_lines(tmp_path / "data.ndjson", SAMPLE), TENANT, progress=stream)
-    shown = stream.getvalue()
+    # The text without the terminal's control sequences (rich hides the cursor, clears the line, colours).
+    shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", stream.getvalue())
     assert shown.startswith("\rchecking: 11 lines")
     assert "\rwriting: 11 records" in shown
     assert "records/s" in shown
