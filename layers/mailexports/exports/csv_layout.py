@@ -74,7 +74,9 @@ class CsvFile:
         return self._out.take()
 
     def item(self, row: Row, index: int, last_group: int | None) -> bytes:
-        self._writer.writerows([cell(value) for value in line] for line in self._rows_of(row.record))
+        writerow = self._writer.writerow
+        for line in self._rows_of(row.record):
+            writerow([cell(value) for value in line])
         return self._out.take()
 
     def tail(self, count: int, last_group: int | None) -> bytes:
