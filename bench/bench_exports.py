@@ -178,7 +178,8 @@ def bench_in_memory(rounds: int = 3) -> None:
     for fmt, compression in variants:
         rate = n / statistics.median(seconds[fmt, compression])
         size = stored[fmt, compression] / 2**20
-        line = f"  exporter ({fmt}, {compression}) {rate:>10,.0f} records/s  ({size:.1f} MiB)"
+        name = f"exporter ({fmt}, {compression})"
+        line = f"  {name:<26}{rate:>10,.0f} records/s  ({size:.1f} MiB)"
         if compression == "none":
             ratio = rate / floor_rate
             line += (
