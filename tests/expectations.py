@@ -4,6 +4,7 @@ alone (never from the service's own readers); shared by the canonical and dialec
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -251,3 +252,76 @@ def tracking_rows(data: Lines, campaign_id: str, activity: str, since: str | Non
 
 def day_after(day: date) -> date:
     return day + timedelta(days=1)
+
+
+# ------------------------------------------------------------------ canonical CSV
+def csv_cell(value: Any) -> str:
+    """RFC 4180 text of one value: null empty, non-strings in their JSON spelling, a
+    formula-looking start defused with `'`, quoted when it holds `,`, `"`, CR or LF."""
+    text = (
+        ""
+        if value is None
+        else value
+        if isinstance(value, str)
+        else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    )
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        text = "'" + text
+    if any(c in text for c in ',"\r\n'):
+        text = '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def csv_file(header: list[str], rows: list[list[Any]]) -> bytes:
+    return "".join(",".join(csv_cell(v) for v in row) + "\r\n" for row in [header, *rows]).encode()
+
+
+def activity_csv(
+    data: Lines,
+    stat_id: str,
+    start: date | None = None,
+    end: date | None = None,
+    kinds: tuple[str, ...] = ("open", "click"),
+) -> bytes:
+    """One row per open or click of the send in [start, end): by contact, then time (an open
+    before a click at the same instant), then event id."""
+    low = f"{start.isoformat()}T00:00:00.000Z" if start else ""
+    high = f"{end.isoformat()}T00:00:00.000Z" if end else "~"
+    events = [
+        e
+        for e in data.of("event")
+        if e["stat_id"] == stat_id and e["type"] in kinds and low <= ms(e["at"]) < high
+    ]
+    events.sort(key=lambda e: (e["contact_id"], ms(e["at"]), e["type"] != "open", e["event_id"]))
+    rows = [
+        [e["contact_id"], e["email"], e["type"], ms(e["at"]), e.get("url"), e.get("ip"), e.get("user_agent")]
+        for e in events
+    ]
+    return csv_file(["contact_id", "email", "event", "at", "url", "ip", "user_agent"], rows)
+
+
+def segment_csv(
+    data: Lines, segments: list[str], status: str, membership: bool, fields: list[str] | str
+) -> bytes:
+    """`segment_subscribers` as CSV: for `all`, the tenant's field names by (numeric) field id."""
+    if fields == "all":
+        names = [f["name"] for f in sorted(data.of("field"), key=lambda f: int(f["field_id"]))]
+    else:
+        names = list(fields)
+    header = ["contact_id", "email", "status"] + (["membership"] if membership else []) + names
+    rows = []
+    for record in segment_subscribers(data, segments, status, membership, fields):
+        row = [record["contact_id"], record["email"], record["status"]]
+        if membership:
+            row.append(";".join(record["membership"]))
+        rows.append(row + [record["custom_fields"].get(name) for name in names])
+    return csv_file(header, rows)
+
+
+def delivery_csv(data: Lines, campaign_id: str, changed_since: str | None, field_ids: list[str]) -> bytes:
+    header = ["email", "contact_id", "status", "changed_at"] + [f"field_{f}" for f in field_ids]
+    rows = [
+        [r["email"], r["contact_id"], r["status"], r["changed_at"]] + [r["fields"][f] for f in field_ids]
+        for r in delivery_statuses(data, campaign_id, changed_since, field_ids)
+    ]
+    return csv_file(header, rows)

@@ -64,3 +64,10 @@ class UnknownReference(DomainError):
 
     status = 422
     code = "unknown_reference"
+
+
+class UnsupportedFormat(DomainError):
+    """A valid format that the export type cannot be written in (contact_data as csv)."""
+
+    status = 422
+    code = "unsupported_format"

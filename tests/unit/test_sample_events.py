@@ -30,6 +30,7 @@ FOLDERS = {"submit": "SubmitFunction", "status": "StatusFunction", "worker": "Wo
 # What each sample is meant to show, with the sample tenant's data and its one `new` task.
 EXPECTED_STATUS = {
     "submit/create_export.json": 202,
+    "submit/create_export_csv.json": 202,
     "submit/create_export_invalid.json": 400,
     "submit/cancel_export.json": 200,
     "status/get_export.json": 200,

@@ -35,3 +35,6 @@ class Checkpoint(BaseModel):
     cursor: str | None = None  # the exporter's position after the last record written
     current: FileCheckpoint | None = None
     records: int = 0  # across all files
+    # CSV of segment_contacts with `custom_fields: "all"`: the tenant's field names as read
+    # when the export began, so every file and every resumed invocation has the same columns.
+    csv_field_names: list[str] | None = None

@@ -9,6 +9,8 @@ import json
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from mailexports.exports.checkpoint import Checkpoint
+from mailexports.exports.csv_layout import csv_layout
 from mailexports.exports.exporters.base import Row
 from mailexports.exports.task import ExportTask
 from mailexports.marketing.records import iso_ms
@@ -176,9 +178,12 @@ DIALECT_LAYOUTS: dict[tuple[str, str], Callable[[], Layout]] = {
 }
 
 
-def layout_for(task: ExportTask) -> Layout:
+def layout_for(task: ExportTask, checkpoint: Checkpoint | None = None) -> Layout:
+    """`checkpoint`: where a CSV layout keeps what it read from the store (see csv_layout)."""
     if task.task_type == "contact_data":
         return ContactDataDocument()
+    if task.format == "csv":
+        return csv_layout(task, checkpoint if checkpoint is not None else Checkpoint())
     if task.format == "json" and task.dialect is not None:
         dialect_layout = DIALECT_LAYOUTS.get((task.dialect, task.task_type.value))
         if dialect_layout is not None:

@@ -16,7 +16,7 @@ from pydantic import (
     model_validator,
 )
 
-from mailexports.errors import ValidationFailed, error_details
+from mailexports.errors import UnsupportedFormat, ValidationFailed, error_details
 from mailexports.marketing.records import Email
 
 
@@ -33,6 +33,7 @@ TextId = Annotated[str, BeforeValidator(_text_id), Field(min_length=1, max_lengt
 UtcDateTime = Annotated[datetime, AfterValidator(_as_utc)]
 
 
+ExportFormat = Literal["json", "ndjson", "csv"]
 Activity = Literal["open", "click"]
 ALL_ACTIVITIES: tuple[Activity, ...] = ("open", "click")
 
@@ -112,7 +113,7 @@ class ExportRequest(BaseModel):
     type: ExportType
     params: ExportParams
     notify: NotifyTarget | None = None
-    format: Literal["json", "ndjson"] = "json"
+    format: ExportFormat = "json"
     compression: Literal["none", "gzip"] = "none"
 
 
@@ -122,7 +123,7 @@ class _Envelope(BaseModel):
     type: ExportType
     params: dict[str, Any] = Field(default_factory=dict)
     notify: NotifyTarget | None = None
-    format: Literal["json", "ndjson"] = "json"
+    format: ExportFormat = "json"
     compression: Literal["none", "gzip"] = "none"
 
 
@@ -140,6 +141,12 @@ def parse_export_request(body: object) -> ExportRequest:
         raise ValidationFailed(
             f"invalid params for a {envelope.type} export", error_details(error, ("params",))
         ) from None
+    if envelope.format == "csv" and envelope.type is ExportType.CONTACT_DATA:
+        # Refused before anything is written: the file is one nested document, not rows.
+        raise UnsupportedFormat(
+            "a contact_data export is a nested document and cannot be written as csv",
+            [{"field": "format", "issue": "csv is not available for contact_data; use json"}],
+        )
     return ExportRequest(
         type=envelope.type,
         params=params,

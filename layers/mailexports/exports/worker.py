@@ -33,6 +33,11 @@ from mailexports.observability import MetricUnit, logger, metrics
 HEARTBEAT_EVERY = timedelta(seconds=60)
 # Time and heartbeat are looked at every this many records: often enough, and cheap.
 CHECK_EVERY = 64
+CONTENT_TYPES = {
+    "json": "application/json",
+    "ndjson": "application/x-ndjson",
+    "csv": "text/csv; charset=utf-8; header=present",
+}
 
 
 class ExportMessage(BaseModel):
@@ -138,8 +143,8 @@ class ExportWorker:
 
     # ------------------------------------------------------------------ the export
     def _run(self, task: ExportTask, remaining_ms: Callable[[], int]) -> None:
-        layout = layout_for(task)
         checkpoint = (task.checkpoint or Checkpoint()).model_copy(deep=True)
+        layout = layout_for(task, checkpoint)
         upload = self._open(task, checkpoint.current) if checkpoint.current else None
         files = list(task.files)
         last_beat = self._clock()
@@ -187,7 +192,7 @@ class ExportWorker:
             self._settings.exports_bucket,
             state,
             gzip=task.compression == "gzip",
-            content_type="application/x-ndjson" if task.format == "ndjson" else "application/json",
+            content_type=CONTENT_TYPES.get(task.format, "application/json"),
         )
 
     def _new_file(self, task: ExportTask, layout: Layout, number: int) -> FileUpload:
