@@ -28,6 +28,7 @@ from mailexports_cli.local.proxy_event import GatewayInfo
 from mailexports_cli.local.queue_pump import QueuePump
 from mailexports_cli.local.resources import REGION
 from mailexports_cli.local.template import Resolver, functions, parameter_defaults
+from mailexports_cli.local.tls import TlsFiles, prepare_tls
 
 PREFIX = "mailexports-local"
 # Fake credentials: moto accepts any, and nothing here can reach real AWS with them.
@@ -42,6 +43,7 @@ class StackAlreadyRunning(Exception):
 class StackOptions:
     host: str = "127.0.0.1"
     api_port: int = 3000
+    https_port: int = 3443
     moto_port: int = 5000
     demo: bool = True
     demo_contacts: int = 200
@@ -59,6 +61,8 @@ class LocalStack:
         self.stage = parameter_defaults().get("Stage", "dev")
         self.functions = [LocalFunction(spec, name_prefix=PREFIX) for spec in functions()]
         self.api: ApiServer | None = None
+        self.https_api: ApiServer | None = None
+        self.tls: TlsFiles | None = None
         self.moto: MotoServer | None = None
         self.outbox: Outbox | None = None
         self.pumps: list[QueuePump] = []
@@ -73,10 +77,16 @@ class LocalStack:
 
         began = time.monotonic()
         _refuse_if_running(state_file())
-        # Both ports are bound before anything else happens, so a busy one fails fast.
+        # Kept beside the state file, so a CA trusted once stays trusted across restarts.
+        self.tls = prepare_tls(state_file().parent / "tls")
+        # The ports are bound before anything else happens, so a busy one fails fast.
         api = LocalApi(self.functions, GatewayInfo(stage=self.stage, port=self.options.api_port))
         self.api = ApiServer(api, self.options.host, self.options.api_port)
         api.gateway = GatewayInfo(stage=self.stage, port=self.api.port)  # the bound port, if 0 was asked
+        # One gateway, two listeners: the same routes and functions answer over HTTPS.
+        self.https_api = ApiServer(
+            api, self.options.host, self.options.https_port, tls=self.tls.server_context(), what="HTTPS API"
+        )
         self.moto = MotoServer(self.options.host, self.options.moto_port)
         self.moto.start()
         resolver = self._create_resources(self.moto.endpoint)
@@ -99,6 +109,7 @@ class LocalStack:
         for pump in self.pumps:
             pump.start()
         self.api.start()
+        self.https_api.start()
         self._state_path = _write_state(self.state())
         self.started = True
         self.startup_seconds = time.monotonic() - began
@@ -142,11 +153,15 @@ class LocalStack:
 
     def state(self) -> dict[str, Any]:
         assert self.api is not None
+        assert self.https_api is not None
+        assert self.tls is not None
         assert self.moto is not None
         assert self.outbox is not None
         return {
             "pid": os.getpid(),
             "api_url": self.api.url,
+            "https_api_url": self.https_api.url,
+            "ca_file": str(self.tls.ca_file),
             "moto_endpoint": self.moto.endpoint,
             "stage": self.stage,
             "outbox": str(self.outbox.directory),
@@ -161,6 +176,7 @@ class LocalStack:
         steps: list[Callable[[], object]] = [
             *(self._stop_pump(pump) for pump in self.pumps),
             *([self.api.stop] if self.api else []),
+            *([self.https_api.stop] if self.https_api else []),
             *([self.outbox.stop] if self.outbox else []),
             *([self.moto.stop] if self.moto else []),
         ]

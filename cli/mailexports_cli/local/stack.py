@@ -38,6 +38,8 @@ def banner(stack: LocalStack) -> str:
     from mailexports_cli.target import state_file
 
     assert stack.api is not None
+    assert stack.https_api is not None
+    assert stack.tls is not None
     assert stack.moto is not None
     assert stack.outbox is not None
     pumps = ", ".join(pump.describe() for pump in stack.pumps) or "none"
@@ -49,6 +51,8 @@ def banner(stack: LocalStack) -> str:
     lines = [
         f"mailexports local stack is up (started in {stack.startup_seconds:.1f} s)",
         f"  API           {stack.api.url}   (stage {stack.stage!r}: /{stack.stage}/... paths work too)",
+        f"  HTTPS API     {stack.https_api.url}   (same API over TLS; trust the local CA "
+        f"{stack.tls.ca_file}, e.g. curl --cacert, requests verify=)",
         f"  AWS (moto)    {stack.moto.endpoint}   keys local/local, region {REGION}",
         f"  queue pumps   {pumps}; {retry}",
         f"  outbox        {stack.outbox.directory}   (emails sent through SES)",
@@ -105,6 +109,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
     parser.add_argument(
         "--api-port", type=_port, default=3000, metavar="PORT", help="API port (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--https-port",
+        type=_port,
+        default=3443,
+        metavar="PORT",
+        help="the same API over HTTPS, with a certificate from a local CA (default: %(default)s)",
     )
     parser.add_argument(
         "--moto-port", type=_port, default=5000, metavar="PORT", help="AWS (moto) port (default: %(default)s)"
@@ -188,7 +199,8 @@ def run(args: argparse.Namespace) -> int:
     from mailexports_cli.local.moto_server import CannotListen
 
     # Fail fast on a busy port, before the seconds it takes to import moto and the handlers.
-    problem = _cannot_listen(args.host, [("API", args.api_port), ("moto server", args.moto_port)])
+    ports = [("API", args.api_port), ("HTTPS API", args.https_port), ("moto server", args.moto_port)]
+    problem = _cannot_listen(args.host, ports)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
@@ -201,6 +213,7 @@ def run(args: argparse.Namespace) -> int:
         StackOptions(
             host=args.host,
             api_port=args.api_port,
+            https_port=args.https_port,
             moto_port=args.moto_port,
             demo=args.demo,
             demo_contacts=args.demo_contacts,
