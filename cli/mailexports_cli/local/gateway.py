@@ -19,7 +19,7 @@ from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit
 
-from mailexports_cli.local.lambda_runtime import LocalFunction, report_failure
+from mailexports_cli.local.lambda_runtime import Invocable, report_failure
 from mailexports_cli.local.moto_server import bind_listener, local_url
 from mailexports_cli.local.proxy_event import (
     MAX_RESPONSE_BYTES,
@@ -45,9 +45,9 @@ _TOO_LONG = '{"message":"Request Too Long"}'
 class LocalApi:
     """Routes requests to functions; independent of HTTP so tests can call `handle` directly."""
 
-    def __init__(self, functions: Iterable[LocalFunction], gateway: GatewayInfo) -> None:
+    def __init__(self, functions: Iterable[Invocable], gateway: GatewayInfo) -> None:
         self.gateway = gateway
-        self.table: RouteTable[LocalFunction] = RouteTable(
+        self.table: RouteTable[Invocable] = RouteTable(
             (route, function) for function in functions for route in function.spec.routes
         )
 

@@ -1,9 +1,11 @@
 """The local stack's pieces, started and stopped together (see `stack.py` for the command).
 
-Start order matters: both ports are bound first (a busy one fails fast), then moto
+Start order matters: the ports are bound first (a busy one fails fast), then moto
 starts and template.yaml's resources are created, the environment is pointed at them,
-the handlers are imported, the demo is loaded, and only then do the pumps, the outbox
-and the API start and the state file appear, so "state file exists" means "ready".
+one execution environment per triggered function is started (its cold start), the demo
+is loaded, and only then do the pumps, the outbox and the API start and the state file
+appear, so "state file exists" means "ready". Functions never run in this process:
+each runs in worker processes of its own (`function_pool.py`), as in Lambda.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import contextlib
 import json
 import os
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -20,8 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from mailexports_cli.local.demo import DemoTenant
+from mailexports_cli.local.execution_env import start_fork_server
+from mailexports_cli.local.function_pool import DEFAULT_LIMIT, FunctionPool
 from mailexports_cli.local.gateway import ApiServer, LocalApi
-from mailexports_cli.local.lambda_runtime import FunctionLoadError, LocalFunction
+from mailexports_cli.local.lambda_runtime import FunctionLoadError
 from mailexports_cli.local.moto_server import MotoServer
 from mailexports_cli.local.outbox import DEFAULT_OUTBOX, Outbox
 from mailexports_cli.local.proxy_event import GatewayInfo
@@ -49,6 +54,7 @@ class StackOptions:
     demo_contacts: int = 200
     outbox: Path = DEFAULT_OUTBOX
     visibility_override: int | None = None
+    function_concurrency: int = DEFAULT_LIMIT  # execution environments per function at most
     # False: webhooks to http:// and loopback are allowed, so a developer can receive them locally.
     strict_webhooks: bool = False
 
@@ -59,7 +65,9 @@ class LocalStack:
     def __init__(self, options: StackOptions) -> None:
         self.options = options
         self.stage = parameter_defaults().get("Stage", "dev")
-        self.functions = [LocalFunction(spec, name_prefix=PREFIX) for spec in functions()]
+        self.functions = [
+            FunctionPool(spec, limit=options.function_concurrency, name_prefix=PREFIX) for spec in functions()
+        ]
         self.api: ApiServer | None = None
         self.https_api: ApiServer | None = None
         self.tls: TlsFiles | None = None
@@ -77,6 +85,7 @@ class LocalStack:
 
         began = time.monotonic()
         _refuse_if_running(state_file())
+        start_fork_server()  # it imports the shared libraries while moto starts
         # Kept beside the state file, so a CA trusted once stays trusted across restarts.
         self.tls = prepare_tls(state_file().parent / "tls")
         # The ports are bound before anything else happens, so a busy one fails fast.
@@ -90,7 +99,7 @@ class LocalStack:
         self.moto = MotoServer(self.options.host, self.options.moto_port)
         self.moto.start()
         resolver = self._create_resources(self.moto.endpoint)
-        self._load_handlers()
+        self._warm_functions()
         if self.options.demo:
             self.demo = _demo_or_none(self.options.demo_contacts)
         self.outbox = Outbox(self.options.outbox)
@@ -102,6 +111,7 @@ class LocalStack:
                 resolver.refs[source.queue],
                 resolver.attrs[(source.queue, "Arn")],
                 visibility_override=self.options.visibility_override,
+                concurrency=function.limit,
             )
             for function in self.functions
             for source in function.spec.queues
@@ -140,16 +150,23 @@ class LocalStack:
         get_settings.cache_clear()
         return resolver
 
-    def _load_handlers(self) -> None:
+    def _warm_functions(self) -> None:
+        """One warm environment per function something triggers locally, cold-started in parallel."""
         for function in self.functions:
-            try:
-                function.ensure_loaded()
-            except FunctionLoadError as error:
-                print(
-                    f"[stack] warning: {error} (its routes answer 502 until fixed)",
-                    file=sys.stderr,
-                    flush=True,
-                )
+            function.environment = dict(os.environ)  # as _create_resources left it
+        triggered = [f for f in self.functions if f.spec.routes or f.spec.queues]
+        threads = [threading.Thread(target=self._warm, args=(f,), daemon=True) for f in triggered]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    @staticmethod
+    def _warm(function: FunctionPool) -> None:
+        try:
+            function.warm()
+        except FunctionLoadError as error:
+            print(f"[stack] warning: {error} (its invocations fail until fixed)", file=sys.stderr, flush=True)
 
     def state(self) -> dict[str, Any]:
         assert self.api is not None
@@ -177,6 +194,7 @@ class LocalStack:
             *(self._stop_pump(pump) for pump in self.pumps),
             *([self.api.stop] if self.api else []),
             *([self.https_api.stop] if self.https_api else []),
+            *(function.stop for function in self.functions),
             *([self.outbox.stop] if self.outbox else []),
             *([self.moto.stop] if self.moto else []),
         ]

@@ -53,6 +53,8 @@ def banner(stack: LocalStack) -> str:
         f"  API           {stack.api.url}   (stage {stack.stage!r}: /{stack.stage}/... paths work too)",
         f"  HTTPS API     {stack.https_api.url}   (same API over TLS; trust the local CA "
         f"{stack.tls.ca_file}, e.g. curl --cacert, requests verify=)",
+        f"  functions     each in worker processes of its own, one event at a time, "
+        f"up to {stack.options.function_concurrency} per function (--function-concurrency)",
         f"  AWS (moto)    {stack.moto.endpoint}   keys local/local, region {REGION}",
         f"  queue pumps   {pumps}; {retry}",
         f"  outbox        {stack.outbox.directory}   (emails sent through SES)",
@@ -152,6 +154,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "Default: none, i.e. as in AWS. E.g. 5 shows retries and the redrive to the DLQ within a minute",
     )
     parser.add_argument(
+        "--function-concurrency",
+        type=_positive,
+        default=4,
+        metavar="N",
+        help="execution environments (worker processes) each function may run at once, as Lambda scales "
+        "under concurrent requests; started on demand and reused warm (default: %(default)s)",
+    )
+    parser.add_argument(
         "--strict-webhooks",
         action="store_true",
         help="apply the full SSRF guard locally too: https only, no loopback targets "
@@ -219,6 +229,7 @@ def run(args: argparse.Namespace) -> int:
             demo_contacts=args.demo_contacts,
             outbox=args.outbox.expanduser().resolve(),
             visibility_override=args.visibility_override,
+            function_concurrency=args.function_concurrency,
             strict_webhooks=args.strict_webhooks,
         )
     )
