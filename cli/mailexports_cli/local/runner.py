@@ -2,10 +2,10 @@
 
 Start order matters: the ports are bound first (a busy one fails fast), then moto
 starts and template.yaml's resources are created, the environment is pointed at them,
-one execution environment per triggered function is started (its cold start), the demo
-is loaded, and only then do the pumps, the outbox and the API start and the state file
-appear, so "state file exists" means "ready". Functions never run in this process:
-each runs in worker processes of its own (`function_pool.py`), as in Lambda.
+the demo is loaded, and only then do the pumps, the outbox and the API start and the
+state file appear, so "state file exists" means "ready". Functions never run in this
+process: each runs in worker processes of its own (`function_pool.py`), as in Lambda;
+the API functions' first ones cold-start in the background once the stack is up.
 """
 
 from __future__ import annotations
@@ -99,7 +99,8 @@ class LocalStack:
         self.moto = MotoServer(self.options.host, self.options.moto_port)
         self.moto.start()
         resolver = self._create_resources(self.moto.endpoint)
-        self._warm_functions()
+        for function in self.functions:
+            function.environment = dict(os.environ)  # as _create_resources left it
         if self.options.demo:
             self.demo = _demo_or_none(self.options.demo_contacts)
         self.outbox = Outbox(self.options.outbox)
@@ -121,6 +122,7 @@ class LocalStack:
         self.api.start()
         self.https_api.start()
         self._state_path = _write_state(self.state())
+        self._start_warming()
         self.started = True
         self.startup_seconds = time.monotonic() - began
 
@@ -150,16 +152,16 @@ class LocalStack:
         get_settings.cache_clear()
         return resolver
 
-    def _warm_functions(self) -> None:
-        """One warm environment per function something triggers locally, cold-started in parallel."""
+    def _start_warming(self) -> None:
+        """Cold-start one environment per API function in the background, so the first request finds it warm.
+
+        Not awaited: start-up stays as quick as before (a request that comes first simply
+        gets a cold start of its own, as in Lambda). Queue-triggered functions cold-start
+        at their first message, where a second's delay is invisible to clients.
+        """
         for function in self.functions:
-            function.environment = dict(os.environ)  # as _create_resources left it
-        triggered = [f for f in self.functions if f.spec.routes or f.spec.queues]
-        threads = [threading.Thread(target=self._warm, args=(f,), daemon=True) for f in triggered]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+            if function.spec.routes:
+                threading.Thread(target=self._warm, args=(function,), name="warm-up", daemon=True).start()
 
     @staticmethod
     def _warm(function: FunctionPool) -> None:
