@@ -5,13 +5,15 @@ reuse the warmest), or starts a new one (a cold start) while fewer than `limit`
 exist, or waits for one to come free. Lambda would throttle above its concurrency
 limit instead; waiting keeps local clients simple and still never runs two events in
 one process. An environment that died or timed out is dropped, and the next
-invocation that needs one starts a fresh one.
+invocation that needs one starts a fresh one. Environments idle for a while are
+stopped (`reap_idle`), as Lambda reclaims them, so a burst's memory is given back.
 """
 
 from __future__ import annotations
 
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -58,7 +60,8 @@ class FunctionPool:
         self._factory = factory or (
             lambda spec, env: ExecutionEnvironment(spec, env, name_prefix=name_prefix, memory_mb=memory_mb)
         )
-        self._idle: list[ExecutionEnvironment] = []
+        self._idle: list[ExecutionEnvironment] = []  # oldest release first
+        self._released_at: dict[ExecutionEnvironment, float] = {}
         self._all: set[ExecutionEnvironment] = set()
         self._starting = 0
         self._cold_starts = 0
@@ -99,6 +102,18 @@ class FunctionPool:
         with self._changed:
             return {environment.pid for environment in self._all}
 
+    def reap_idle(self, max_idle_seconds: float) -> int:
+        """Stop environments unused for longer than `max_idle_seconds`; how many were stopped."""
+        cutoff = time.monotonic() - max_idle_seconds
+        with self._changed:
+            expired = [e for e in self._idle if self._released_at.get(e, 0.0) < cutoff]
+            for environment in expired:
+                self._idle.remove(environment)
+                self._forget(environment)
+        for environment in expired:
+            environment.stop(grace=0.5)
+        return len(expired)
+
     def stop(self) -> None:
         """No new invocations; every environment stopped (a busy one is killed, its invocation fails)."""
         with self._changed:
@@ -117,7 +132,7 @@ class FunctionPool:
                     environment = self._idle.pop()  # the most recently released: the warmest
                     if environment.alive:
                         return environment
-                    self._all.discard(environment)  # died while idle (e.g. killed from outside)
+                    self._forget(environment)  # died while idle (e.g. killed from outside)
                     self._lost += 1
                 if len(self._all) + self._starting < self.limit:
                     self._starting += 1
@@ -149,10 +164,11 @@ class FunctionPool:
     def _release(self, environment: ExecutionEnvironment) -> None:
         with self._changed:
             if self._closed or not environment.alive:
-                self._all.discard(environment)
+                self._forget(environment)
                 stale = True
             else:
                 self._idle.append(environment)
+                self._released_at[environment] = time.monotonic()
                 stale = False
             self._changed.notify()
         if stale:
@@ -160,7 +176,12 @@ class FunctionPool:
 
     def _drop(self, environment: ExecutionEnvironment) -> None:
         with self._changed:
-            self._all.discard(environment)
+            self._forget(environment)
             self._lost += 1
             self._changed.notify()
         environment.kill()
+
+    def _forget(self, environment: ExecutionEnvironment) -> None:
+        """Under the lock: the environment no longer counts towards the limit."""
+        self._all.discard(environment)
+        self._released_at.pop(environment, None)

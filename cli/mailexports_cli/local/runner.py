@@ -38,6 +38,8 @@ from mailexports_cli.local.tls import TlsFiles, prepare_tls
 PREFIX = "mailexports-local"
 # Fake credentials: moto accepts any, and nothing here can reach real AWS with them.
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+IDLE_SECONDS = 300  # an execution environment unused this long is stopped (Lambda's are reclaimed too)
+REAP_EVERY_SECONDS = 30
 
 
 class StackAlreadyRunning(Exception):
@@ -78,6 +80,8 @@ class LocalStack:
         self.env: dict[str, str] = {}
         self.started = False
         self.startup_seconds = 0.0
+        self._stopping = threading.Event()
+        self._reaper = threading.Thread(target=self._reap_idle_environments, name="reaper", daemon=True)
         self._state_path: Path | None = None
 
     def start(self) -> None:
@@ -123,6 +127,7 @@ class LocalStack:
         self.https_api.start()
         self._state_path = _write_state(self.state())
         self._start_warming()
+        self._reaper.start()
         self.started = True
         self.startup_seconds = time.monotonic() - began
 
@@ -163,6 +168,12 @@ class LocalStack:
             if function.spec.routes:
                 threading.Thread(target=self._warm, args=(function,), name="warm-up", daemon=True).start()
 
+    def _reap_idle_environments(self) -> None:
+        """Give back the memory of a burst: stop environments idle for IDLE_SECONDS, as Lambda reclaims them."""
+        while not self._stopping.wait(REAP_EVERY_SECONDS):
+            for function in self.functions:
+                function.reap_idle(IDLE_SECONDS)
+
     @staticmethod
     def _warm(function: FunctionPool) -> None:
         try:
@@ -190,6 +201,7 @@ class LocalStack:
         }
 
     def stop(self) -> None:
+        self._stopping.set()
         for pump in self.pumps:
             pump.request_stop()
         steps: list[Callable[[], object]] = [

@@ -167,6 +167,18 @@ def test_an_import_error_is_a_load_error_and_retried_at_the_next_invocation(tmp_
         pool.stop()
 
 
+def test_idle_environments_are_reaped_and_the_next_invocation_cold_starts(pool: FunctionPool) -> None:
+    with ThreadPoolExecutor(2) as threads:
+        list(threads.map(lambda n: pool.invoke({"sleep": 0.3}), range(2)))
+    assert pool.stats().alive == 2
+    assert pool.reap_idle(60) == 0  # recently used: kept warm
+    pids = pool.pids()
+    assert pool.reap_idle(0) == 2
+    assert pool.stats().alive == 0
+    assert pool.invoke({})["pid"] not in pids
+    assert pool.stats().cold_starts == 3
+
+
 def test_a_stopped_pool_ends_its_processes_and_refuses_work(pool: FunctionPool) -> None:
     pool.invoke({})
     (pid,) = pool.pids()
