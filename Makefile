@@ -10,6 +10,7 @@ export SAM_CLI_TELEMETRY := 0
 export UV_PYTHON_DOWNLOADS := never
 
 API_PORT  ?= 3000
+HTTPS_PORT ?= 3443
 MOTO_PORT ?= 5000
 
 $(UV):
@@ -36,8 +37,8 @@ help: ## Show this help
 install: $(BIN)/mailexports ## Create .venv with the locked dependencies
 
 .PHONY: run
-run: install ## Run the local stack (API on :3000, moto on :5000) with a demo tenant
-	$(BIN)/mailexports run --api-port $(API_PORT) --moto-port $(MOTO_PORT)
+run: install ## Run the local stack (API on :3000, HTTPS on :3443, moto on :5000) with a demo tenant
+	$(BIN)/mailexports run --api-port $(API_PORT) --https-port $(HTTPS_PORT) --moto-port $(MOTO_PORT)
 
 .PHONY: test
 test: lint contract-clients ## Lint, then run every test (unit and integration), one worker per core

@@ -52,6 +52,14 @@ class RunningStack:
         return str(self.state["api_url"])
 
     @property
+    def https_api_url(self) -> str:
+        return str(self.state["https_api_url"])
+
+    @property
+    def ca_file(self) -> str:
+        return str(self.state["ca_file"])
+
+    @property
     def moto_endpoint(self) -> str:
         return str(self.state["moto_endpoint"])
 
@@ -89,10 +97,10 @@ def start_stack(directory: Path, *args: str) -> RunningStack:
     directory.mkdir(parents=True, exist_ok=True)
     state_file = directory / "local-stack.json"
     log_file = directory / "stack.log"
-    api_port, moto_port = free_ports(2)
+    api_port, https_port, moto_port = free_ports(3)
     command = [
         sys.executable, "-m", "mailexports_cli.main", "run",
-        "--api-port", str(api_port), "--moto-port", str(moto_port),
+        "--api-port", str(api_port), "--https-port", str(https_port), "--moto-port", str(moto_port),
         "--state-file", str(state_file), "--outbox", str(directory / "outbox"), *args,
     ]  # fmt: skip
     with log_file.open("wb") as log:

@@ -9,6 +9,8 @@ since links built from `requestContext.path` carry it.
 from __future__ import annotations
 
 import re
+import socket
+import ssl
 import threading
 import time
 import uuid
@@ -17,7 +19,7 @@ from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit
 
-from mailexports_cli.local.lambda_runtime import LocalFunction, report_failure
+from mailexports_cli.local.lambda_runtime import Invocable, report_failure
 from mailexports_cli.local.moto_server import bind_listener, local_url
 from mailexports_cli.local.proxy_event import (
     MAX_RESPONSE_BYTES,
@@ -43,9 +45,9 @@ _TOO_LONG = '{"message":"Request Too Long"}'
 class LocalApi:
     """Routes requests to functions; independent of HTTP so tests can call `handle` directly."""
 
-    def __init__(self, functions: Iterable[LocalFunction], gateway: GatewayInfo) -> None:
+    def __init__(self, functions: Iterable[Invocable], gateway: GatewayInfo) -> None:
         self.gateway = gateway
-        self.table: RouteTable[LocalFunction] = RouteTable(
+        self.table: RouteTable[Invocable] = RouteTable(
             (route, function) for function in functions for route in function.spec.routes
         )
 
@@ -97,6 +99,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
             body=body,
             source_ip=self.client_address[0],
             protocol=self.request_version,
+            scheme=self.server.scheme,
+            server_port=self.server.port,
         )
         response, answered_by = self.server.api.handle(request)
         self._write(response)
@@ -165,23 +169,50 @@ def _loggable(url: SplitResult) -> str:
 
 
 class ApiServer(ThreadingHTTPServer):
-    """ThreadingHTTPServer bound at construction (PortInUse if taken), serving from a daemon thread."""
+    """ThreadingHTTPServer bound at construction (PortInUse if taken), serving from a daemon thread.
+
+    With `tls` it speaks HTTPS; the handshake happens in the connection's own thread, so
+    a client that stalls or rejects the certificate holds up nobody else.
+    """
 
     daemon_threads = True
 
-    def __init__(self, api: LocalApi, host: str, port: int) -> None:
+    def __init__(
+        self, api: LocalApi, host: str, port: int, *, tls: ssl.SSLContext | None = None, what: str = "API"
+    ) -> None:
         self.api = api
-        listener = bind_listener("API", host, port)
+        self.tls = tls
+        self.scheme = "https" if tls else "http"
+        listener = bind_listener(what, host, port)
         super().__init__((host, port), _RequestHandler, bind_and_activate=False)
         self.socket.close()
         self.socket = listener
         self.server_address = listener.getsockname()[:2]
         self.host, self.port = host, int(self.server_address[1])
-        self._thread = threading.Thread(target=self.serve_forever, name="api-gateway", daemon=True)
+        self._thread = threading.Thread(
+            target=self.serve_forever, name=f"api-gateway-{self.scheme}", daemon=True
+        )
 
     @property
     def url(self) -> str:
-        return local_url(self.host, self.port)
+        return local_url(self.host, self.port, self.scheme)
+
+    def finish_request(
+        self, request: socket.socket | tuple[bytes, socket.socket], client_address: object
+    ) -> None:
+        if self.tls is None or not isinstance(request, socket.socket):
+            super().finish_request(request, client_address)
+            return
+        request.settimeout(30)  # a client that never completes the handshake frees its thread
+        try:
+            secured = self.tls.wrap_socket(request, server_side=True)  # takes over the descriptor
+        except (ssl.SSLError, OSError):
+            return  # e.g. the client does not trust our CA: it reports that, not us
+        try:
+            secured.settimeout(None)
+            super().finish_request(secured, client_address)
+        finally:
+            self.shutdown_request(secured)
 
     def start(self) -> None:
         self._thread.start()

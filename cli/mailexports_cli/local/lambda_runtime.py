@@ -2,9 +2,11 @@
 
 The handler file is imported from its CodeUri under a module name of its own (every
 function's file is `app.py`), and each call gets a context object with the attributes
-and the countdown Lambda's context has. One invocation per function at a time, like a
-single warm Lambda instance: handlers and Powertools keep per-invocation state in
-module globals, which concurrent calls in one process would mix up.
+and the countdown Lambda's context has. One invocation at a time, like one Lambda
+execution environment: handlers and Powertools keep per-invocation state in module
+globals (e.g. `BaseRouter.current_event`), which concurrent calls in one process would
+mix up. The local stack therefore runs each `LocalFunction` in a worker process of
+its own (`execution_env.py`, pooled by `function_pool.py`); tests use it in-process.
 """
 
 from __future__ import annotations
@@ -20,12 +22,24 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import ModuleType
-from typing import Any
+from typing import Any, Protocol
 
 from mailexports_cli.local.resources import ACCOUNT, REGION
 from mailexports_cli.local.template import FunctionSpec, load_template
 
 Handler = Callable[[dict[str, Any], Any], Any]
+
+
+class Invocable(Protocol):
+    """What the gateway and the queue pumps call: a function, in-process or in execution environments."""
+
+    @property
+    def spec(self) -> FunctionSpec: ...
+
+    @property
+    def logical_id(self) -> str: ...
+
+    def invoke(self, event: dict[str, Any]) -> Any: ...
 
 
 @dataclass
@@ -103,10 +117,13 @@ class LocalFunction:
         *,
         name_prefix: str = "mailexports-local",
         memory_mb: int | None = None,
+        log_stream_name: str | None = None,
     ) -> None:
         self.spec = spec
         self.name = f"{name_prefix}-{spec.logical_id}"
         self.memory_mb = memory_mb if memory_mb is not None else memory_size(spec)
+        # One stream per execution environment, as in CloudWatch.
+        self.log_stream_name = log_stream_name or new_log_stream_name()
         self._handler = handler
         self._lock = threading.Lock()
 
@@ -121,7 +138,6 @@ class LocalFunction:
         return self._handler
 
     def new_context(self) -> LambdaContext:
-        started = datetime.now(UTC)
         return LambdaContext(
             function_name=self.name,
             function_version="$LATEST",
@@ -129,7 +145,7 @@ class LocalFunction:
             memory_limit_in_mb=self.memory_mb,
             aws_request_id=str(uuid.uuid4()),
             log_group_name=f"/aws/lambda/{self.name}",
-            log_stream_name=f"{started:%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}",
+            log_stream_name=self.log_stream_name,
             timeout_seconds=self.spec.timeout,
         )
 
@@ -152,7 +168,15 @@ class LocalFunction:
         return json.loads(json.dumps(result))
 
 
-def report_failure(function: LocalFunction, error: BaseException) -> None:
+def new_log_stream_name() -> str:
+    return f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
+
+
+def report_failure(function: Invocable, error: BaseException) -> None:
     """The traceback goes to the stack's console (Lambda's log), never to a client."""
     print(f"[lambda] {function.logical_id} failed: {error!r}", file=sys.stderr, flush=True)
-    traceback.print_exception(error, file=sys.stderr)
+    remote = getattr(error, "remote_traceback", None)  # from a worker process: its own traceback
+    if remote:
+        print(remote, file=sys.stderr, end="", flush=True)
+    else:
+        traceback.print_exception(error, file=sys.stderr)

@@ -30,10 +30,10 @@ class PortInUse(CannotListen):
         self.port = port
 
 
-def local_url(host: str, port: int) -> str:
+def local_url(host: str, port: int, scheme: str = "http") -> str:
     """The URL a client on this machine uses for a listener on host:port (wildcards -> loopback)."""
     host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # noqa: S104
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    return f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
 
 
 def bind_listener(what: str, host: str, port: int) -> socket.socket:

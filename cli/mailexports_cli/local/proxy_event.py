@@ -36,6 +36,8 @@ class HttpRequest:
     body: bytes
     source_ip: str
     protocol: str = "HTTP/1.1"
+    scheme: str = "http"  # of the listener it came in on (the stack listens with and without TLS)
+    server_port: int | None = None  # that listener's port; None: the gateway's
 
     def header(self, name: str) -> str | None:
         found = [value for key, value in self.headers if key.lower() == name.lower()]
@@ -66,7 +68,7 @@ def build_proxy_event(
     headers = _forwarding_headers(request, gateway, now)
     queries = parse_qsl(request.query, keep_blank_values=True)
     body, is_base64 = _event_body(request)
-    host = request.header("Host") or f"127.0.0.1:{gateway.port}"
+    host = request.header("Host") or f"127.0.0.1:{request.server_port or gateway.port}"
     return {
         "resource": route.path,
         "path": request.raw_path,
@@ -115,8 +117,8 @@ def build_proxy_event(
 def _forwarding_headers(request: HttpRequest, gateway: GatewayInfo, now: float) -> list[tuple[str, str]]:
     """Request headers plus the X-Forwarded-* and trace headers API Gateway adds.
 
-    X-Forwarded-Proto/Port describe the local listener (http, its port) so a handler that
-    builds links from them produces links that work locally.
+    X-Forwarded-Proto/Port describe the local listener the request came in on (http or
+    https, its port) so a handler that builds links from them produces links that work locally.
     """
     added = {"x-forwarded-for", "x-forwarded-port", "x-forwarded-proto", "x-amzn-trace-id"}
     headers = [(name, value) for name, value in request.headers if name.lower() not in added]
@@ -126,8 +128,8 @@ def _forwarding_headers(request: HttpRequest, gateway: GatewayInfo, now: float) 
         *headers,
         ("X-Amzn-Trace-Id", trace_id),
         ("X-Forwarded-For", f"{forwarded_for}, {request.source_ip}" if forwarded_for else request.source_ip),
-        ("X-Forwarded-Port", str(gateway.port)),
-        ("X-Forwarded-Proto", "http"),
+        ("X-Forwarded-Port", str(request.server_port or gateway.port)),
+        ("X-Forwarded-Proto", request.scheme),
     ]
 
 

@@ -7,6 +7,10 @@ stay; an invalid list fails the whole batch. Redrive to the dead-letter queue is
 own job: moto moves a message once its receive count reaches `maxReceiveCount`, over the
 server as in-process, so the pump does not.
 
+`concurrency` pollers run at once (Lambda's poller also handles several batches in
+parallel), each invoking the function for one batch at a time; with a `FunctionPool`
+every batch gets an execution environment of its own.
+
 `visibility_override` shortens the wait for failed messages (ChangeMessageVisibility),
 so a developer need not sit out a 90-minute visibility timeout to see a retry.
 """
@@ -22,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from mailexports_cli.local.lambda_runtime import LocalFunction, report_failure
+from mailexports_cli.local.lambda_runtime import Invocable, report_failure
 from mailexports_cli.local.resources import REGION
 from mailexports_cli.local.template import QueueSource
 
@@ -97,11 +101,11 @@ class BatchOutcome:
 
 
 class QueuePump:
-    """Polls one queue for one function from a daemon thread; `poll_once` runs one cycle (tests)."""
+    """Polls one queue for one function from daemon threads; `poll_once` runs one cycle (tests)."""
 
     def __init__(
         self,
-        function: LocalFunction,
+        function: Invocable,
         source: QueueSource,
         queue_url: str,
         queue_arn: str,
@@ -110,6 +114,7 @@ class QueuePump:
         wait_seconds: int = 1,
         region: str = REGION,
         sqs: SQSClient | None = None,
+        concurrency: int = 1,
     ) -> None:
         self.function = function
         self.source = source
@@ -120,18 +125,24 @@ class QueuePump:
         self.region = region
         self._sqs = sqs
         self._stopping = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, name=f"pump-{function.logical_id}-{source.queue}", daemon=True
-        )
+        self._client_lock = threading.Lock()
+        self._threads = [
+            threading.Thread(
+                target=self._run, name=f"pump-{function.logical_id}-{source.queue}-{i}", daemon=True
+            )
+            for i in range(max(1, concurrency))
+        ]
 
     @property
     def sqs(self) -> SQSClient:
-        if self._sqs is None:
-            self._sqs = boto3.client("sqs", region_name=self.region)
-        return self._sqs
+        with self._client_lock:  # boto3 clients are thread-safe once made; making one is not
+            if self._sqs is None:
+                self._sqs = boto3.client("sqs", region_name=self.region)
+            return self._sqs
 
     def describe(self) -> str:
-        return f"{self.function.logical_id} <- {self.source.queue} (batch {self.source.batch_size})"
+        pollers = f", {len(self._threads)} pollers" if len(self._threads) > 1 else ""
+        return f"{self.function.logical_id} <- {self.source.queue} (batch {self.source.batch_size}{pollers})"
 
     def poll_once(self) -> BatchOutcome:
         messages = self.sqs.receive_message(
@@ -188,7 +199,8 @@ class QueuePump:
             )
 
     def start(self) -> None:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
 
     def request_stop(self) -> None:
         """Stop after the current poll or invocation (lets several pumps wind down at once)."""
@@ -197,9 +209,11 @@ class QueuePump:
     def stop(self, timeout: float = 5) -> bool:
         """Stop and wait; False if an invocation is still running after `timeout` seconds."""
         self._stopping.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-        return not self._thread.is_alive()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(thread.is_alive() for thread in self._threads)
 
     def _run(self) -> None:
         reported = False

@@ -1,9 +1,11 @@
 """The local stack's pieces, started and stopped together (see `stack.py` for the command).
 
-Start order matters: both ports are bound first (a busy one fails fast), then moto
+Start order matters: the ports are bound first (a busy one fails fast), then moto
 starts and template.yaml's resources are created, the environment is pointed at them,
-the handlers are imported, the demo is loaded, and only then do the pumps, the outbox
-and the API start and the state file appear, so "state file exists" means "ready".
+the demo is loaded, and only then do the pumps, the outbox and the API start and the
+state file appear, so "state file exists" means "ready". Functions never run in this
+process: each runs in worker processes of its own (`function_pool.py`), as in Lambda;
+the API functions' first ones cold-start in the background once the stack is up.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import contextlib
 import json
 import os
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -20,18 +23,23 @@ from pathlib import Path
 from typing import Any
 
 from mailexports_cli.local.demo import DemoTenant
+from mailexports_cli.local.execution_env import start_fork_server
+from mailexports_cli.local.function_pool import DEFAULT_LIMIT, FunctionPool
 from mailexports_cli.local.gateway import ApiServer, LocalApi
-from mailexports_cli.local.lambda_runtime import FunctionLoadError, LocalFunction
+from mailexports_cli.local.lambda_runtime import FunctionLoadError
 from mailexports_cli.local.moto_server import MotoServer
 from mailexports_cli.local.outbox import DEFAULT_OUTBOX, Outbox
 from mailexports_cli.local.proxy_event import GatewayInfo
 from mailexports_cli.local.queue_pump import QueuePump
 from mailexports_cli.local.resources import REGION
 from mailexports_cli.local.template import Resolver, functions, parameter_defaults
+from mailexports_cli.local.tls import TlsFiles, prepare_tls
 
 PREFIX = "mailexports-local"
 # Fake credentials: moto accepts any, and nothing here can reach real AWS with them.
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+IDLE_SECONDS = 300  # an execution environment unused this long is stopped (Lambda's are reclaimed too)
+REAP_EVERY_SECONDS = 30
 
 
 class StackAlreadyRunning(Exception):
@@ -42,11 +50,13 @@ class StackAlreadyRunning(Exception):
 class StackOptions:
     host: str = "127.0.0.1"
     api_port: int = 3000
+    https_port: int = 3443
     moto_port: int = 5000
     demo: bool = True
     demo_contacts: int = 200
     outbox: Path = DEFAULT_OUTBOX
     visibility_override: int | None = None
+    function_concurrency: int = DEFAULT_LIMIT  # execution environments per function at most
     # False: webhooks to http:// and loopback are allowed, so a developer can receive them locally.
     strict_webhooks: bool = False
 
@@ -57,8 +67,12 @@ class LocalStack:
     def __init__(self, options: StackOptions) -> None:
         self.options = options
         self.stage = parameter_defaults().get("Stage", "dev")
-        self.functions = [LocalFunction(spec, name_prefix=PREFIX) for spec in functions()]
+        self.functions = [
+            FunctionPool(spec, limit=options.function_concurrency, name_prefix=PREFIX) for spec in functions()
+        ]
         self.api: ApiServer | None = None
+        self.https_api: ApiServer | None = None
+        self.tls: TlsFiles | None = None
         self.moto: MotoServer | None = None
         self.outbox: Outbox | None = None
         self.pumps: list[QueuePump] = []
@@ -66,6 +80,8 @@ class LocalStack:
         self.env: dict[str, str] = {}
         self.started = False
         self.startup_seconds = 0.0
+        self._stopping = threading.Event()
+        self._reaper = threading.Thread(target=self._reap_idle_environments, name="reaper", daemon=True)
         self._state_path: Path | None = None
 
     def start(self) -> None:
@@ -73,14 +89,22 @@ class LocalStack:
 
         began = time.monotonic()
         _refuse_if_running(state_file())
-        # Both ports are bound before anything else happens, so a busy one fails fast.
+        start_fork_server()  # it imports the shared libraries while moto starts
+        # Kept beside the state file, so a CA trusted once stays trusted across restarts.
+        self.tls = prepare_tls(state_file().parent / "tls")
+        # The ports are bound before anything else happens, so a busy one fails fast.
         api = LocalApi(self.functions, GatewayInfo(stage=self.stage, port=self.options.api_port))
         self.api = ApiServer(api, self.options.host, self.options.api_port)
         api.gateway = GatewayInfo(stage=self.stage, port=self.api.port)  # the bound port, if 0 was asked
+        # One gateway, two listeners: the same routes and functions answer over HTTPS.
+        self.https_api = ApiServer(
+            api, self.options.host, self.options.https_port, tls=self.tls.server_context(), what="HTTPS API"
+        )
         self.moto = MotoServer(self.options.host, self.options.moto_port)
         self.moto.start()
         resolver = self._create_resources(self.moto.endpoint)
-        self._load_handlers()
+        for function in self.functions:
+            function.environment = dict(os.environ)  # as _create_resources left it
         if self.options.demo:
             self.demo = _demo_or_none(self.options.demo_contacts)
         self.outbox = Outbox(self.options.outbox)
@@ -92,6 +116,7 @@ class LocalStack:
                 resolver.refs[source.queue],
                 resolver.attrs[(source.queue, "Arn")],
                 visibility_override=self.options.visibility_override,
+                concurrency=function.limit,
             )
             for function in self.functions
             for source in function.spec.queues
@@ -99,7 +124,10 @@ class LocalStack:
         for pump in self.pumps:
             pump.start()
         self.api.start()
+        self.https_api.start()
         self._state_path = _write_state(self.state())
+        self._start_warming()
+        self._reaper.start()
         self.started = True
         self.startup_seconds = time.monotonic() - began
 
@@ -129,24 +157,41 @@ class LocalStack:
         get_settings.cache_clear()
         return resolver
 
-    def _load_handlers(self) -> None:
+    def _start_warming(self) -> None:
+        """Cold-start one environment per API function in the background, so the first request finds it warm.
+
+        Not awaited: start-up stays as quick as before (a request that comes first simply
+        gets a cold start of its own, as in Lambda). Queue-triggered functions cold-start
+        at their first message, where a second's delay is invisible to clients.
+        """
         for function in self.functions:
-            try:
-                function.ensure_loaded()
-            except FunctionLoadError as error:
-                print(
-                    f"[stack] warning: {error} (its routes answer 502 until fixed)",
-                    file=sys.stderr,
-                    flush=True,
-                )
+            if function.spec.routes:
+                threading.Thread(target=self._warm, args=(function,), name="warm-up", daemon=True).start()
+
+    def _reap_idle_environments(self) -> None:
+        """Give back the memory of a burst: stop environments idle for IDLE_SECONDS, as Lambda reclaims them."""
+        while not self._stopping.wait(REAP_EVERY_SECONDS):
+            for function in self.functions:
+                function.reap_idle(IDLE_SECONDS)
+
+    @staticmethod
+    def _warm(function: FunctionPool) -> None:
+        try:
+            function.warm()
+        except FunctionLoadError as error:
+            print(f"[stack] warning: {error} (its invocations fail until fixed)", file=sys.stderr, flush=True)
 
     def state(self) -> dict[str, Any]:
         assert self.api is not None
+        assert self.https_api is not None
+        assert self.tls is not None
         assert self.moto is not None
         assert self.outbox is not None
         return {
             "pid": os.getpid(),
             "api_url": self.api.url,
+            "https_api_url": self.https_api.url,
+            "ca_file": str(self.tls.ca_file),
             "moto_endpoint": self.moto.endpoint,
             "stage": self.stage,
             "outbox": str(self.outbox.directory),
@@ -156,11 +201,14 @@ class LocalStack:
         }
 
     def stop(self) -> None:
+        self._stopping.set()
         for pump in self.pumps:
             pump.request_stop()
         steps: list[Callable[[], object]] = [
             *(self._stop_pump(pump) for pump in self.pumps),
             *([self.api.stop] if self.api else []),
+            *([self.https_api.stop] if self.https_api else []),
+            *(function.stop for function in self.functions),
             *([self.outbox.stop] if self.outbox else []),
             *([self.moto.stop] if self.moto else []),
         ]

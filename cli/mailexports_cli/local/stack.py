@@ -38,6 +38,8 @@ def banner(stack: LocalStack) -> str:
     from mailexports_cli.target import state_file
 
     assert stack.api is not None
+    assert stack.https_api is not None
+    assert stack.tls is not None
     assert stack.moto is not None
     assert stack.outbox is not None
     pumps = ", ".join(pump.describe() for pump in stack.pumps) or "none"
@@ -49,6 +51,10 @@ def banner(stack: LocalStack) -> str:
     lines = [
         f"mailexports local stack is up (started in {stack.startup_seconds:.1f} s)",
         f"  API           {stack.api.url}   (stage {stack.stage!r}: /{stack.stage}/... paths work too)",
+        f"  HTTPS API     {stack.https_api.url}   (same API over TLS; trust the local CA "
+        f"{stack.tls.ca_file}, e.g. curl --cacert, requests verify=)",
+        f"  functions     each in worker processes of its own, one event at a time, "
+        f"up to {stack.options.function_concurrency} per function (--function-concurrency)",
         f"  AWS (moto)    {stack.moto.endpoint}   keys local/local, region {REGION}",
         f"  queue pumps   {pumps}; {retry}",
         f"  outbox        {stack.outbox.directory}   (emails sent through SES)",
@@ -107,6 +113,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--api-port", type=_port, default=3000, metavar="PORT", help="API port (default: %(default)s)"
     )
     parser.add_argument(
+        "--https-port",
+        type=_port,
+        default=3443,
+        metavar="PORT",
+        help="the same API over HTTPS, with a certificate from a local CA (default: %(default)s)",
+    )
+    parser.add_argument(
         "--moto-port", type=_port, default=5000, metavar="PORT", help="AWS (moto) port (default: %(default)s)"
     )
     parser.add_argument("--no-demo", dest="demo", action="store_false", help="no demo tenant or demo data")
@@ -139,6 +152,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="retry a failed SQS message after SECONDS instead of the queue's visibility timeout "
         "(ExportQueue's is 5400 s); the pump applies it with ChangeMessageVisibility to failed messages. "
         "Default: none, i.e. as in AWS. E.g. 5 shows retries and the redrive to the DLQ within a minute",
+    )
+    parser.add_argument(
+        "--function-concurrency",
+        type=_positive,
+        default=4,
+        metavar="N",
+        help="execution environments (worker processes) each function may run at once, as Lambda scales "
+        "under concurrent requests; started on demand and reused warm (default: %(default)s)",
     )
     parser.add_argument(
         "--strict-webhooks",
@@ -188,7 +209,8 @@ def run(args: argparse.Namespace) -> int:
     from mailexports_cli.local.moto_server import CannotListen
 
     # Fail fast on a busy port, before the seconds it takes to import moto and the handlers.
-    problem = _cannot_listen(args.host, [("API", args.api_port), ("moto server", args.moto_port)])
+    ports = [("API", args.api_port), ("HTTPS API", args.https_port), ("moto server", args.moto_port)]
+    problem = _cannot_listen(args.host, ports)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
@@ -201,11 +223,13 @@ def run(args: argparse.Namespace) -> int:
         StackOptions(
             host=args.host,
             api_port=args.api_port,
+            https_port=args.https_port,
             moto_port=args.moto_port,
             demo=args.demo,
             demo_contacts=args.demo_contacts,
             outbox=args.outbox.expanduser().resolve(),
             visibility_override=args.visibility_override,
+            function_concurrency=args.function_concurrency,
             strict_webhooks=args.strict_webhooks,
         )
     )

@@ -89,6 +89,14 @@ def test_repeated_headers_keep_the_last_value_in_headers_and_all_in_multi_value_
     assert set(event["headers"]) == set(event["multiValueHeaders"])
 
 
+def test_a_request_over_the_https_listener_says_so_in_the_forwarded_headers() -> None:
+    request = _request(headers=[("X-Forwarded-Proto", "gopher")], scheme="https", server_port=3443)
+    event = build_proxy_event(request, ROUTE, {}, GATEWAY, now=NOW)
+    assert event["headers"]["X-Forwarded-Proto"] == "https"  # the client's own value is replaced
+    assert event["headers"]["X-Forwarded-Port"] == "3443"
+    assert event["requestContext"]["domainName"] == "127.0.0.1:3443"  # no Host header: the listener
+
+
 def test_query_parameters_are_decoded_with_repeats_and_blank_values() -> None:
     request = _request(query="field_ids[]=1&field_ids[]=2&q=a+b%26c&empty=&email=ann%40example.com")
     event = build_proxy_event(request, ROUTE, {}, GATEWAY, now=NOW)
