@@ -1,16 +1,17 @@
 """The v1 routes' declared parameters, validated by Powertools, answer bad input with the
 canonical 400 naming the field; a caller without a valid key still learns only 401;
-the answers match the documented models."""
+the documentation routes answer without a key; the answers match the documented models."""
 
 from __future__ import annotations
 
+import json
 from types import ModuleType
 from typing import Any
 
 import boto3
 import pytest
 from tests.builders import FakeLambdaContext, api_event
-from tests.unit.test_export_flow import drain_export_queue
+from tests.unit.test_export_flow import drain_export_queue, header
 
 from mailexports.api.schemas import ErrorResponse, TaskList, TaskView, TrackingList
 from mailexports.config import Settings
@@ -163,6 +164,28 @@ def test_answers_match_the_documented_models(
     assert done.files
     listing = call(handlers, "status", api_event("GET", "/v1/exports", api_key=seeded.api_key))
     assert [t.task_uuid for t in TaskList.model_validate_json(listing["body"]).exports] == [task.task_uuid]
+
+
+def test_the_documentation_routes_need_no_key(handlers: dict[str, ModuleType]) -> None:
+    document = call(handlers, "status", api_event("GET", "/v1/openapi.json"))
+    assert document["statusCode"] == 200
+    assert json.loads(document["body"])["servers"] == [{"url": "https://api.example.test"}]
+    page = call(handlers, "status", api_event("GET", "/v1/docs"))
+    assert page["statusCode"] == 200
+    assert header(page, "Content-Type") == "text/html"
+    assert "src='docs/swagger-ui-bundle.min.js'" in page["body"]
+    assert "href='docs/swagger-ui.min.css'" in page["body"]
+    for asset, kind in (
+        ("swagger-ui-bundle.min.js", "application/javascript"),
+        ("swagger-ui.min.css", "text/css"),
+    ):
+        answer = call(handlers, "status", api_event("GET", f"/v1/docs/{asset}", resource="/v1/docs/{asset}"))
+        assert answer["statusCode"] == 200
+        assert (header(answer, "Content-Type") or "").startswith(kind)
+        assert len(answer["body"]) > 100_000
+    missing = call(handlers, "status", api_event("GET", "/v1/docs/..%2Fapp.py", resource="/v1/docs/{asset}"))
+    assert missing["statusCode"] == 404
+    assert error_of(missing)["code"] == "not_found"
 
 
 @pytest.mark.parametrize(

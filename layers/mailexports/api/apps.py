@@ -9,6 +9,7 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
 from mailexports.api.canonical import authenticate, status_router, submit_router
+from mailexports.api.documentation import docs_router
 from mailexports.api.errors import install_error_handlers
 from mailexports.api.validation import validating_resolver
 from mailexports.dialects import STATUS_ROUTERS, SUBMIT_ROUTERS
@@ -23,4 +24,4 @@ def _app(*routers: object) -> APIGatewayRestResolver:
 
 
 submit_app = _app(submit_router, *SUBMIT_ROUTERS)
-status_app = _app(status_router, *STATUS_ROUTERS)
+status_app = _app(status_router, docs_router, *STATUS_ROUTERS)
