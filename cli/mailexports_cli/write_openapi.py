@@ -1,5 +1,6 @@
-"""`python -m mailexports.api.write_openapi PATH`: the copy of the OpenAPI document kept in
-the repository (`make openapi`); a test fails when it differs from what the code generates."""
+"""`make openapi`: writes the copy of the OpenAPI document kept in the repository
+(docs/openapi.json); a test fails when it differs from what the code generates.
+Dev tooling, so it lives here and not in the Lambda layer."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from mailexports.api.documentation import openapi_document, render
 
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
-        print("usage: python -m mailexports.api.write_openapi PATH", file=sys.stderr)
+        print("usage: python -m mailexports_cli.write_openapi PATH", file=sys.stderr)
         return 2
     target = Path(argv[0])
     partial = target.with_suffix(".tmp")
