@@ -8,8 +8,7 @@ become a 500 without any detail: the traceback goes to the log, never to the cli
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
@@ -20,8 +19,8 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.event_handler.request import Request
 
 from mailexports.api.http import json_response
-from mailexports.errors import DomainError, NotFound, Unauthorized, ValidationFailed
-from mailexports.exports.requests import ExportType
+from mailexports.api.validation import validation_failure
+from mailexports.errors import DomainError, NotFound, Unauthorized
 from mailexports.observability import logger
 
 ErrorRenderer = Callable[[DomainError], Response[str]]
@@ -46,49 +45,6 @@ def renderer_for(path: str) -> ErrorRenderer:
         if path.startswith(prefix):
             return renderer
     return canonical_error
-
-
-_WHERE = {"body", "query", "path", "header", "cookie"}
-_EXPORT_TYPES = {t.value for t in ExportType}
-
-
-def _field(loc: Sequence[str | int]) -> str:
-    """pydantic's `("body", "campaign_activity", "params", "stat_id")` as `params.stat_id`."""
-    where, rest = (loc[0], list(loc[1:])) if loc and loc[0] in _WHERE else ("body", list(loc))
-    if where == "body" and rest and rest[0] in _EXPORT_TYPES:
-        rest = rest[1:]  # the tag of the submit body's union, not a field the client sent
-    if where == "header" and rest:
-        return "-".join(part.capitalize() for part in str(rest[0]).split("-"))  # Idempotency-Key
-    if where == "body" and rest and isinstance(rest[-1], int) and len(rest) == 1:
-        return "body"  # json_invalid carries the character position
-    return ".".join(str(part) for part in rest) or "body"
-
-
-def _issue(item: dict[str, Any]) -> tuple[str, str]:
-    field, kind = _field(item.get("loc", ())), item.get("type")
-    if kind == "union_tag_invalid" or kind == "union_tag_not_found":
-        known = ", ".join(sorted(_EXPORT_TYPES))
-        return "type", ("Field required" if kind == "union_tag_not_found" else f"one of {known}")
-    if field == "body" and kind == "missing":
-        return field, "the request body is empty; send a JSON object"
-    if field == "body" and kind == "json_invalid":
-        return field, "the request body is not valid JSON"
-    if field == "body" and kind in {"model_attributes_type", "dict_type", "model_type"}:
-        return field, "the request body must be a JSON object"
-    return field, str(item.get("msg", "invalid"))
-
-
-def validation_failure(error: ValidationException, content_type: str = "") -> ValidationFailed:
-    media = content_type.split(";")[0].strip().lower()
-    if media and not media.startswith("application/json"):
-        # A form or text body cannot be the JSON the route declares: say that, not which field is missing.
-        return ValidationFailed(
-            "the request body must be JSON",
-            [{"field": "Content-Type", "issue": f"send application/json, not {media}"}],
-        )
-    details = [{"field": field, "issue": issue} for field, issue in map(_issue, error.errors())]
-    summary = "; ".join(f"{d['field']}: {d['issue']}" for d in details[:3])
-    return ValidationFailed(f"invalid request ({summary})", details)
 
 
 def install_error_handlers(
