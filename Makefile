@@ -82,6 +82,10 @@ format: install ## Format and autofix with ruff
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+.PHONY: openapi
+openapi: install ## Write docs/openapi.json, the OpenAPI document of the canonical API
+	$(BIN)/python -m mailexports_cli.write_openapi docs/openapi.json
+
 .PHONY: build
 build: install ## sam build (no container)
 	$(BIN)/sam build

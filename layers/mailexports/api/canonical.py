@@ -1,15 +1,27 @@
-"""The canonical v1 API: submit and cancel (SubmitFunction), reads (StatusFunction)."""
+"""The canonical v1 API: submit and cancel (SubmitFunction), reads (StatusFunction).
+
+Bodies, query strings, headers and path segments are declared with their types and
+constraints; Powertools validates them before a handler runs (a failure becomes the
+canonical 400 in api/errors.py) and documents them in the OpenAPI document.
+Handlers read the request from the injected `Request`, not from their router, so the
+same routers can also be mounted on the resolver that generates the document.
+"""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
+from aws_lambda_powertools.event_handler.request import Request
 
-from mailexports.api.http import api_base_url, json_body, json_response, parse_instant, parse_int
+from mailexports.api.http import Instant, api_base_url, blank_as_none, json_response
+from mailexports.api.responses import KEYED, answers, header
+from mailexports.api.schemas import SubmitBody, TaskList, TaskView, TrackingList
 from mailexports.auth import Authenticator, bearer_or_api_key
-from mailexports.errors import Conflict, NotFound, ValidationFailed
+from mailexports.errors import Conflict, NotFound
 from mailexports.exports import download_tokens, tracking
-from mailexports.exports.requests import parse_export_request
 from mailexports.exports.submit import ExportSubmitter
 from mailexports.exports.task import TaskStatus
 from mailexports.exports.task_store import DynamoTaskStore, TransitionRefused, now
@@ -24,34 +36,62 @@ status_router = Router()
 # Seconds a client should wait before polling an unfinished task again.
 POLL_AFTER_SECONDS = 5
 
+TaskId = Annotated[str, Path(description="The task's id, as `POST /v1/exports` returned it.")]
+Cursor = Annotated[
+    str | None,
+    Query(description="The `next_cursor` of the previous page."),
+    blank_as_none,
+]
+_REDIRECT = {"Location": header("The signed S3 URL of the file.")}
 
-def _tenant(router: Router) -> Tenant:
-    return Authenticator().tenant_for_key(bearer_or_api_key(router.current_event.headers or {}))
+
+def authenticate(request: Request) -> Tenant:
+    return Authenticator().tenant_for_key(bearer_or_api_key(request.headers))
 
 
-@submit_router.post("/v1/exports")
-def create_export() -> Response[str]:
-    tenant = _tenant(submit_router)
-    event = submit_router.current_event
-    request = parse_export_request(json_body(event))
-    headers = {k.lower(): v for k, v in (event.headers or {}).items()}
-    key = headers.get("idempotency-key")
-    if key is not None and not 1 <= len(key) <= 255:
-        raise ValidationFailed(
-            "Idempotency-Key must be 1 to 255 characters", [{"field": "Idempotency-Key", "issue": "length"}]
-        )
-    base = api_base_url(event)
+@submit_router.post(
+    "/v1/exports",
+    summary="Submit an export",
+    security=KEYED,
+    responses=answers(
+        202,
+        "Accepted: the task (a retried submit with the same Idempotency-Key: the same task).",
+        TaskView,
+        errors=(400, 401, 422),
+        headers={"Location": header("The task's URL.")},
+    ),
+)
+def create_export(
+    request: Request,
+    body: Annotated[SubmitBody, Body(description="What to export; `params` depend on `type`.")],
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=255,
+            description="Makes a retried submit return the task it already made.",
+        ),
+    ] = None,
+) -> Response[str]:
+    tenant = authenticate(request)
+    base = api_base_url(request.resolved_event)
     task, created = ExportSubmitter().submit(
-        tenant.tenant_id, request, idempotency_key=key, api_base_url=base
+        tenant.tenant_id, body, idempotency_key=idempotency_key, api_base_url=base
     )
     if created:
         metrics.add_metric(name="ExportsSubmitted", unit=MetricUnit.Count, value=1)
     return json_response(202, task_view(task), {"Location": f"{base}/v1/exports/{task.task_uuid}"})
 
 
-@submit_router.delete("/v1/exports/<task_uuid>")
-def cancel_export(task_uuid: str) -> Response[str]:
-    tenant = _tenant(submit_router)
+@submit_router.delete(
+    "/v1/exports/<task_uuid>",
+    summary="Cancel an unfinished export",
+    security=KEYED,
+    responses=answers(200, "The cancelled task.", TaskView, errors=(401, 404, 409)),
+)
+def cancel_export(request: Request, task_uuid: TaskId) -> Response[str]:
+    tenant = authenticate(request)
     store = DynamoTaskStore()
     task = store.get(task_uuid, tenant.tenant_id)
     try:
@@ -63,44 +103,52 @@ def cancel_export(task_uuid: str) -> Response[str]:
     return json_response(200, task_view(task))
 
 
-@status_router.get("/v1/exports/<task_uuid>")
-def get_export(task_uuid: str) -> Response[str]:
-    tenant = _tenant(status_router)
+@status_router.get(
+    "/v1/exports/<task_uuid>",
+    summary="Get an export task",
+    security=KEYED,
+    responses=answers(
+        200,
+        "The task, with freshly signed file URLs.",
+        TaskView,
+        errors=(401, 404),
+        headers={"Retry-After": header("Seconds to wait before polling again; only while unfinished.")},
+    ),
+)
+def get_export(request: Request, task_uuid: TaskId) -> Response[str]:
+    tenant = authenticate(request)
     task = DynamoTaskStore().get(task_uuid, tenant.tenant_id)
     headers = {} if task.finished else {"Retry-After": str(POLL_AFTER_SECONDS)}
     return json_response(200, task_view(task), headers)
 
 
-@status_router.get("/v1/exports")
-def list_exports() -> Response[str]:
-    tenant = _tenant(status_router)
-    query = status_router.current_event.query_string_parameters or {}
-    status = None
-    if query.get("status"):
-        try:
-            status = TaskStatus(query["status"])
-        except ValueError:
-            raise ValidationFailed(
-                "unknown status",
-                [{"field": "status", "issue": f"one of {', '.join(s.value for s in TaskStatus)}"}],
-            ) from None
-    try:
-        limit = int(query.get("limit", "50"))
-    except ValueError:
-        limit = 0
-    if not 1 <= limit <= 100:
-        raise ValidationFailed(
-            "limit must be an integer from 1 to 100", [{"field": "limit", "issue": "out of range"}]
-        )
-    tasks, cursor = DynamoTaskStore().list(
-        tenant.tenant_id, status=status, limit=limit, cursor=query.get("cursor")
-    )
-    return json_response(200, {"exports": [task_view(t) for t in tasks], "next_cursor": cursor})
+@status_router.get(
+    "/v1/exports",
+    summary="List export tasks, newest first",
+    security=KEYED,
+    responses=answers(200, "A page of the tenant's tasks.", TaskList, errors=(400, 401)),
+)
+def list_exports(
+    request: Request,
+    status: Annotated[
+        TaskStatus | None, Query(description="Only tasks in this status."), blank_as_none
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=100, description="Tasks per page.")] = 50,
+    cursor: Cursor = None,
+) -> Response[str]:
+    tenant = authenticate(request)
+    tasks, next_cursor = DynamoTaskStore().list(tenant.tenant_id, status=status, limit=limit, cursor=cursor)
+    return json_response(200, {"exports": [task_view(t) for t in tasks], "next_cursor": next_cursor})
 
 
-@status_router.get("/v1/exports/<task_uuid>/download")
-def download_export(task_uuid: str) -> Response[str]:
-    tenant = _tenant(status_router)
+@status_router.get(
+    "/v1/exports/<task_uuid>/download",
+    summary="Download a completed export's (first) file",
+    security=KEYED,
+    responses=answers(302, "Redirect to a freshly signed URL.", errors=(401, 404, 409), headers=_REDIRECT),
+)
+def download_export(request: Request, task_uuid: TaskId) -> Response[None]:
+    tenant = authenticate(request)
     task = DynamoTaskStore().get(task_uuid, tenant.tenant_id)
     status = effective_status(task)
     if status is not TaskStatus.COMPLETED or not task.files:
@@ -110,8 +158,14 @@ def download_export(task_uuid: str) -> Response[str]:
     )
 
 
-@status_router.get("/v1/downloads/<token>")
-def download_by_token(token: str) -> Response[str]:
+@status_router.get(
+    "/v1/downloads/<token>",
+    summary="Download a file by the link notifications carry (no API key)",
+    responses=answers(302, "Redirect to a freshly signed URL.", errors=(404,), headers=_REDIRECT),
+)
+def download_by_token(
+    token: Annotated[str, Path(description="The signed token of the link.")],
+) -> Response[None]:
     """The link notifications carry: no API key, the signed token is the permission."""
     task_uuid, index = download_tokens.verify(token)
     task = DynamoTaskStore().load(task_uuid)
@@ -122,18 +176,30 @@ def download_by_token(token: str) -> Response[str]:
     )
 
 
-@status_router.get("/v1/campaigns/<campaign_id>/tracking/<activity>")
-def campaign_tracking(campaign_id: str, activity: str) -> Response[str]:
+@status_router.get(
+    "/v1/campaigns/<campaign_id>/tracking/<activity>",
+    summary="List a campaign's opens or clicks, newest first",
+    security=KEYED,
+    responses=answers(200, "A page of tracking events.", TrackingList, errors=(400, 401, 404)),
+)
+def campaign_tracking(
+    request: Request,
+    campaign_id: Annotated[str, Path(description="The campaign's id.")],
+    activity: Annotated[str, Path(description="`opens` or `clicks` (anything else is a 404).")],
+    created_since: Annotated[
+        Instant | None,
+        Query(description="Only events at or after this ISO-8601 time (UTC when no offset)."),
+        blank_as_none,
+    ] = None,
+    limit: Annotated[
+        int, Query(ge=1, le=tracking.MAX_LIMIT, description="Events per page.")
+    ] = tracking.MAX_LIMIT,
+    cursor: Cursor = None,
+) -> Response[str]:
     """Synchronous listing: a campaign's opens or clicks, newest first, cursor-paginated."""
-    tenant = _tenant(status_router)
-    query = status_router.current_event.query_string_parameters or {}
+    tenant = authenticate(request)
     page = tracking_page(
-        tenant.tenant_id,
-        campaign_id,
-        activity,
-        created_since=parse_instant(query.get("created_since"), "created_since"),
-        limit=parse_int(query.get("limit"), "limit", default=tracking.MAX_LIMIT),
-        cursor=query.get("cursor") or None,
+        tenant.tenant_id, campaign_id, activity, created_since=created_since, limit=limit, cursor=cursor
     )
     return json_response(
         200,

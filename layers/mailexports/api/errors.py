@@ -1,8 +1,9 @@
 """The one place domain errors become HTTP answers, in the caller's dialect.
 
 Each dialect registers a renderer for its path prefix; the canonical shape is
-`{"error": {"code", "message", "details"}}`. Unexpected exceptions become a 500
-without any detail: the traceback goes to the log, never to the client.
+`{"error": {"code", "message", "details"}}`. Powertools' request validation
+failures become `ValidationFailed` (400) naming each field. Unexpected exceptions
+become a 500 without any detail: the traceback goes to the log, never to the client.
 """
 
 from __future__ import annotations
@@ -10,9 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+    ValidationException,
+)
+from aws_lambda_powertools.event_handler.request import Request
 
 from mailexports.api.http import json_response
-from mailexports.errors import DomainError, NotFound
+from mailexports.api.validation import validation_failure
+from mailexports.errors import DomainError, NotFound, Unauthorized
 from mailexports.observability import logger
 
 ErrorRenderer = Callable[[DomainError], Response[str]]
@@ -39,11 +47,27 @@ def renderer_for(path: str) -> ErrorRenderer:
     return canonical_error
 
 
-def install_error_handlers(app: APIGatewayRestResolver) -> None:
-    @app.exception_handler(DomainError)
-    def _domain(error: DomainError) -> Response[str]:
+def install_error_handlers(
+    app: APIGatewayRestResolver, authenticate: Callable[[Request], object] | None = None
+) -> None:
+    """`authenticate` checks the credential of a keyed route whose input is also invalid,
+    so a caller without a valid key learns only that (401), as when handlers parsed by hand."""
+
+    def refuse(error: DomainError) -> Response[str]:
         logger.info("request refused", extra={"code": error.code, "status": error.status})
         return renderer_for(app.current_event.path)(error)
+
+    app.exception_handler(DomainError)(refuse)
+
+    @app.exception_handler([RequestValidationError, RequestUnsupportedContentType])
+    def _invalid(error: ValidationException) -> Response[str]:
+        route = app.context.get("_route")  # Powertools' matched route; `security` marks keyed ones
+        if authenticate is not None and route is not None and route.security:
+            try:
+                authenticate(app.request)
+            except Unauthorized as refused:
+                return refuse(refused)
+        return refuse(validation_failure(error, app.current_event.headers.get("content-type") or ""))
 
     @app.not_found
     def _not_found(_: Exception) -> Response[str]:

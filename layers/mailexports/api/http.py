@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
+from pydantic import AfterValidator, BeforeValidator
 
 from mailexports.errors import ValidationFailed
 
@@ -44,29 +45,41 @@ def api_base_url(event: BaseProxyEvent) -> str:
     return f"{proto}://{host}{stage}"
 
 
-def parse_int(raw: str | None, field: str, *, default: int) -> int:
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ValidationFailed(
-            f"{field} must be an integer", [{"field": field, "issue": f"got {raw!r}"}]
-        ) from None
+def _repair_instant_text(raw: str) -> str:
+    """An ISO-8601 time as query strings mangle it, made parseable."""
+    text = raw.strip().replace("Z", "+00:00")
+    # Unencoded, the `+` of an offset arrives as a space; a space may also separate date and time.
+    return text.replace(" ", "+") if "T" in text else text.replace(" ", "T", 1).replace(" ", "+")
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _instant_text(value: object) -> object:
+    return _repair_instant_text(value) if isinstance(value, str) else value
+
+
+def _blank_as_none(value: object) -> object:
+    return None if value == "" else value
+
+
+# A query parameter sent empty (`?status=`) means "not given", as it always did.
+blank_as_none = BeforeValidator(_blank_as_none)
+
+# A time in a query string: ISO-8601, UTC when it carries no offset.
+Instant = Annotated[datetime, BeforeValidator(_instant_text), AfterValidator(_as_utc)]
 
 
 def parse_instant(raw: str | None, field: str) -> datetime | None:
-    """An ISO-8601 time from a query string; without an offset it is taken as UTC."""
+    """`Instant` for the dialects that parse their own query strings."""
     if raw is None or raw == "":
         return None
-    text = raw.strip().replace("Z", "+00:00")
-    # Unencoded, the `+` of an offset arrives as a space; a space may also separate date and time.
-    text = text.replace(" ", "+") if "T" in text else text.replace(" ", "T", 1).replace(" ", "+")
     try:
-        value = datetime.fromisoformat(text)
+        value = datetime.fromisoformat(_repair_instant_text(raw))
     except ValueError:
         raise ValidationFailed(
             f"{field} must be an ISO-8601 time such as 2025-03-01T10:00:00Z",
             [{"field": field, "issue": f"got {raw!r}"}],
         ) from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return _as_utc(value)

@@ -1,10 +1,10 @@
-"""What a client may ask for: the canonical submit body, validated into 4xx errors."""
+"""What a client may ask for: the canonical submit body and each export type's params."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -12,11 +12,10 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    ValidationError,
     model_validator,
 )
 
-from mailexports.errors import UnsupportedFormat, ValidationFailed, error_details
+from mailexports.errors import UnsupportedFormat
 from mailexports.marketing.records import Email
 
 
@@ -29,7 +28,8 @@ def _as_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-TextId = Annotated[str, BeforeValidator(_text_id), Field(min_length=1, max_length=256, pattern=r"^[^#]+$")]
+# Constraints before the validator: in the other order pydantic leaves `pattern` out of the JSON schema.
+TextId = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[^#]+$"), BeforeValidator(_text_id)]
 UtcDateTime = Annotated[datetime, AfterValidator(_as_utc)]
 
 
@@ -117,40 +117,10 @@ class ExportRequest(BaseModel):
     compression: Literal["none", "gzip"] = "none"
 
 
-class _Envelope(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    type: ExportType
-    params: dict[str, Any] = Field(default_factory=dict)
-    notify: NotifyTarget | None = None
-    format: ExportFormat = "json"
-    compression: Literal["none", "gzip"] = "none"
-
-
-def parse_export_request(body: object) -> ExportRequest:
-    """Validate a submit body; every problem is reported with its full field path."""
-    if not isinstance(body, dict):
-        raise ValidationFailed("the request body must be a JSON object")
-    try:
-        envelope = _Envelope.model_validate(body)
-    except ValidationError as error:
-        raise ValidationFailed("invalid export request", error_details(error)) from None
-    try:
-        params = PARAMS_MODEL[envelope.type].model_validate(envelope.params)
-    except ValidationError as error:
-        raise ValidationFailed(
-            f"invalid params for a {envelope.type} export", error_details(error, ("params",))
-        ) from None
-    if envelope.format == "csv" and envelope.type is ExportType.CONTACT_DATA:
-        # Refused before anything is written: the file is one nested document, not rows.
+def refuse_unsupported_format(request: ExportRequest) -> None:
+    """Refused before anything is written: a contact_data file is one nested document, not rows."""
+    if request.format == "csv" and request.type is ExportType.CONTACT_DATA:
         raise UnsupportedFormat(
             "a contact_data export is a nested document and cannot be written as csv",
             [{"field": "format", "issue": "csv is not available for contact_data; use json"}],
         )
-    return ExportRequest(
-        type=envelope.type,
-        params=params,
-        notify=envelope.notify,
-        format=envelope.format,
-        compression=envelope.compression,
-    )

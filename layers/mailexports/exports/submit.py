@@ -20,6 +20,7 @@ from mailexports.exports.requests import (
     CampaignDeliveryParams,
     ExportRequest,
     SegmentContactsParams,
+    refuse_unsupported_format,
 )
 from mailexports.exports.task import ExportTask, NotificationState, TaskStatus
 from mailexports.exports.task_store import DynamoTaskStore, TaskStore, now
@@ -49,6 +50,7 @@ class ExportSubmitter:
         dialect: str | None = None,
     ) -> tuple[ExportTask, bool]:
         """Return the task and whether this call created it."""
+        refuse_unsupported_format(request)
         self._check_references(tenant_id, request)
         digest = request_hash(request)
         task_uuid = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mailexports.exports.requests import parse_export_request
+from mailexports.exports.requests import PARAMS_MODEL, ExportType
 from mailexports_cli.client.errors import UsageError
 from mailexports_cli.client.params import parse_params
 
@@ -21,7 +21,7 @@ def test_lists_booleans_and_all_are_typed_as_the_api_expects() -> None:
         "status": "active",
     }
     # And the API's own validation accepts exactly that.
-    parse_export_request({"type": "segment_contacts", "params": params})
+    PARAMS_MODEL[ExportType.SEGMENT_CONTACTS].model_validate(params)
 
 
 def test_commas_make_lists_and_names_may_have_spaces() -> None:
