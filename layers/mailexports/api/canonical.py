@@ -9,10 +9,11 @@ from mailexports.api.http import api_base_url, json_body, json_response, parse_i
 from mailexports.auth import Authenticator, bearer_or_api_key
 from mailexports.errors import Conflict, NotFound, ValidationFailed
 from mailexports.exports import download_tokens, tracking
+from mailexports.exports.lifecycle import TaskLifecycle
 from mailexports.exports.requests import parse_export_request
 from mailexports.exports.submit import ExportSubmitter
 from mailexports.exports.task import TaskStatus
-from mailexports.exports.task_store import DynamoTaskStore, TransitionRefused, now
+from mailexports.exports.task_store import DynamoTaskStore, TransitionRefused
 from mailexports.exports.task_view import effective_status, presigned_url, task_view
 from mailexports.exports.tracking import tracking_page
 from mailexports.observability import MetricUnit, metrics
@@ -52,12 +53,10 @@ def create_export() -> Response[str]:
 @submit_router.delete("/v1/exports/<task_uuid>")
 def cancel_export(task_uuid: str) -> Response[str]:
     tenant = _tenant(submit_router)
-    store = DynamoTaskStore()
-    task = store.get(task_uuid, tenant.tenant_id)
+    lifecycle = TaskLifecycle()
+    task = lifecycle.store.get(task_uuid, tenant.tenant_id)
     try:
-        task = store.transition(
-            task, {TaskStatus.NEW, TaskStatus.PROCESSING}, status=TaskStatus.CANCELLED, completed_at=now()
-        )
+        task = lifecycle.cancel(task)
     except TransitionRefused:
         raise Conflict(f"task {task_uuid} has already finished ({task.status})") from None
     return json_response(200, task_view(task))
