@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
@@ -16,4 +18,16 @@ metrics = Metrics(namespace="MailExports", service=SERVICE)
 # Reads and duplicates legitimately emit no metric; Powertools would warn on each.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 
-__all__ = ["SERVICE", "MetricUnit", "logger", "metrics", "tracer"]
+
+@contextmanager
+def task_logging(task_uuid: str) -> Iterator[None]:
+    """Every log line inside names the task; the key goes at the end, so it cannot
+    leak into the next SQS record of the same batch."""
+    logger.append_keys(task_uuid=task_uuid)
+    try:
+        yield
+    finally:
+        logger.remove_keys(["task_uuid"])
+
+
+__all__ = ["SERVICE", "MetricUnit", "logger", "metrics", "task_logging", "tracer"]

@@ -22,9 +22,10 @@ from mailexports.api.schemas import SubmitBody, TaskList, TaskView, TrackingList
 from mailexports.auth import Authenticator, bearer_or_api_key
 from mailexports.errors import Conflict, NotFound
 from mailexports.exports import download_tokens, tracking
+from mailexports.exports.lifecycle import TaskLifecycle
 from mailexports.exports.submit import ExportSubmitter
 from mailexports.exports.task import TaskStatus
-from mailexports.exports.task_store import DynamoTaskStore, TransitionRefused, now
+from mailexports.exports.task_store import DynamoTaskStore, TransitionRefused
 from mailexports.exports.task_view import effective_status, presigned_url, task_view
 from mailexports.exports.tracking import tracking_page
 from mailexports.observability import MetricUnit, metrics
@@ -92,12 +93,10 @@ def create_export(
 )
 def cancel_export(request: Request, task_uuid: TaskId) -> Response[str]:
     tenant = authenticate(request)
-    store = DynamoTaskStore()
-    task = store.get(task_uuid, tenant.tenant_id)
+    lifecycle = TaskLifecycle()
+    task = lifecycle.store.get(task_uuid, tenant.tenant_id)
     try:
-        task = store.transition(
-            task, {TaskStatus.NEW, TaskStatus.PROCESSING}, status=TaskStatus.CANCELLED, completed_at=now()
-        )
+        task = lifecycle.cancel(task)
     except TransitionRefused:
         raise Conflict(f"task {task_uuid} has already finished ({task.status})") from None
     return json_response(200, task_view(task))

@@ -20,6 +20,8 @@ import struct
 import zlib
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from mailexports import aws
 from mailexports.exports.checkpoint import FileCheckpoint, UploadedPart
 
@@ -131,9 +133,13 @@ class FileUpload:
     def abort(self) -> None:
         """Leave nothing behind: the multipart upload and any parked bytes go."""
         if self.state.upload_id is not None:
-            self._s3.abort_multipart_upload(
-                Bucket=self.bucket, Key=self.state.key, UploadId=self.state.upload_id
-            )
+            try:
+                self._s3.abort_multipart_upload(
+                    Bucket=self.bucket, Key=self.state.key, UploadId=self.state.upload_id
+                )
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "NoSuchUpload":  # a cancel aborted it already
+                    raise
             self.state.upload_id = None
         self._drop_pending()
         self._raw, self._out = bytearray(), bytearray()

@@ -12,9 +12,9 @@ import hashlib
 import json
 import uuid
 
-from mailexports import aws
 from mailexports.config import get_settings
 from mailexports.errors import IdempotencyMismatch, UnknownReference
+from mailexports.exports.messages import enqueue_export
 from mailexports.exports.requests import (
     CampaignActivityParams,
     CampaignDeliveryParams,
@@ -24,7 +24,6 @@ from mailexports.exports.requests import (
 )
 from mailexports.exports.task import ExportTask, NotificationState, TaskStatus
 from mailexports.exports.task_store import DynamoTaskStore, TaskStore, now
-from mailexports.exports.worker import message_body
 from mailexports.marketing.reader import MarketingReader
 from mailexports.notify.targets import validate_notify_target
 
@@ -83,13 +82,8 @@ class ExportSubmitter:
                 raise IdempotencyMismatch("this Idempotency-Key was already used with a different request")
             task = existing
         if task.status is TaskStatus.NEW:
-            self._enqueue(task)
+            enqueue_export(task.task_uuid)
         return task, created
-
-    def _enqueue(self, task: ExportTask) -> None:
-        aws.sqs().send_message(
-            QueueUrl=get_settings().export_queue_url, MessageBody=message_body(task.task_uuid)
-        )
 
     @staticmethod
     def _check_references(tenant_id: str, request: ExportRequest) -> None:

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from mailexports import aws
 from mailexports.config import get_settings
 from mailexports.exports import download_tokens
+from mailexports.exports.lifecycle import status_at
 from mailexports.exports.task import ExportFile, ExportTask, TaskStatus
 from mailexports.marketing.records import iso_ms
 
 
 def effective_status(task: ExportTask, at: datetime | None = None) -> TaskStatus:
-    """A completed task whose files are past retention reads as `expired`."""
-    moment = at or datetime.now(UTC)
-    if task.status is TaskStatus.COMPLETED and task.expires_at and task.expires_at <= moment:
-        return TaskStatus.EXPIRED
-    return task.status
+    """A completed task whose files are past retention reads as `expired` (the lifecycle's rule)."""
+    return status_at(task, at)
 
 
 def presigned_url(file: ExportFile) -> str:

@@ -8,17 +8,14 @@ write and stops); after `WATCHDOG_MAX_REDRIVES` tries it is failed with a reason
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from mailexports import aws
 from mailexports.config import Settings, get_settings
-from mailexports.exports.task import TaskError, TaskStatus
-from mailexports.exports.task_store import DynamoTaskStore, TaskStore, TransitionRefused, now
-from mailexports.exports.worker import message_body
-from mailexports.observability import logger
+from mailexports.exports.lifecycle import TaskLifecycle
+from mailexports.exports.task_store import TaskStore, TransitionRefused, now
+from mailexports.observability import logger, task_logging
 
 
 @dataclass
@@ -34,9 +31,10 @@ class Watchdog:
         settings: Settings | None = None,
         clock: Callable[[], datetime] = now,
     ) -> None:
-        self._store = store or DynamoTaskStore()
         self._settings = settings or get_settings()
         self._clock = clock
+        self._lifecycle = TaskLifecycle(store, self._settings, clock)
+        self._store = self._lifecycle.store
 
     def sweep(self, limit: int = 100) -> WatchdogReport:
         report = WatchdogReport()
@@ -49,38 +47,22 @@ class Watchdog:
             beat = task.heartbeat_at or task.created_at
             if beat >= cutoff:  # it beat since the index was read
                 continue
-            try:
-                if task.redrives >= self._settings.watchdog_max_redrives:
-                    self._store.transition(
-                        task,
-                        {task.status},
-                        held_lease=task.lease,
-                        status=TaskStatus.FAILED,
-                        completed_at=moment,
-                        error=TaskError(
-                            code="stalled",
-                            message=f"no progress for {self._settings.heartbeat_stale_seconds} s "
+            with task_logging(task_uuid):
+                try:
+                    if task.redrives >= self._settings.watchdog_max_redrives:
+                        # Failed like any other end: upload aborted, files gone, client told.
+                        self._lifecycle.fail(
+                            task,
+                            "stalled",
+                            f"no progress for {self._settings.heartbeat_stale_seconds} s "
                             f"after {task.redrives} restarts",
-                        ),
-                        lease=None,
-                    )
-                    report.failed.append(task_uuid)
-                    continue
-                lease = str(uuid.uuid4()) if task.status is TaskStatus.PROCESSING else None
-                self._store.transition(
-                    task,
-                    {task.status},
-                    held_lease=task.lease,
-                    redrives=task.redrives + 1,
-                    heartbeat_at=moment,
-                    lease=lease,
-                )
-            except TransitionRefused:
-                continue  # it moved on by itself meanwhile
-            aws.sqs().send_message(
-                QueueUrl=self._settings.export_queue_url, MessageBody=message_body(task_uuid, lease)
-            )
-            report.redriven.append(task_uuid)
+                        )
+                        report.failed.append(task_uuid)
+                    else:
+                        self._lifecycle.redrive(task)
+                        report.redriven.append(task_uuid)
+                except TransitionRefused:
+                    continue  # it moved on by itself meanwhile
         if report.redriven or report.failed:
             logger.info("watchdog sweep", extra={"redriven": report.redriven, "failed": report.failed})
         return report

@@ -62,16 +62,14 @@ class EmailSender:
             )
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
-            logger.warning(
-                "SES did not take the notification", extra={"code": code, "task_uuid": task.task_uuid}
-            )
+            logger.warning("SES did not take the notification", extra={"code": code})
             if code in THROTTLING:
                 return DeliveryResult("throttled")
             if code in REJECTED:
                 return DeliveryResult("rejected", final=True)
             return DeliveryResult("ses_error")
         except BotoCoreError as error:
-            logger.warning("SES unreachable", extra={"error": repr(error), "task_uuid": task.task_uuid})
+            logger.warning("SES unreachable", extra={"error": repr(error)})
             return DeliveryResult("ses_error")
         return DeliveryResult("delivered")
 

@@ -20,22 +20,21 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit
-from pydantic import BaseModel, ConfigDict, Field
 
-from mailexports import aws
 from mailexports.config import Settings, get_settings
+from mailexports.exports.messages import NotifyMessage, enqueue_notification
 from mailexports.exports.task import ExportTask, NotificationAttempt, NotificationState
 from mailexports.exports.task_store import DynamoTaskStore, TaskStore, now
 from mailexports.notify.mail import EmailSender
 from mailexports.notify.options import NotifyOptions
-from mailexports.notify.payloads import Event, build_payload
+from mailexports.notify.payloads import build_payload
 from mailexports.notify.recorder import NotificationRecorder
 from mailexports.notify.result import DeliveryResult
 from mailexports.notify.schedule import RetrySchedule, parse_retry_after, sqs_delay_seconds
 from mailexports.notify.signing import webhook_headers, webhook_id_for
 from mailexports.notify.ssrf import WebhookGuard
 from mailexports.notify.webhook import WebhookSender
-from mailexports.observability import logger, metrics
+from mailexports.observability import logger, metrics, task_logging
 from mailexports.tenants.store import DynamoTenantStore, TenantStore
 
 # Long enough for one webhook (10 s connect + 10 s answer) or one email; well under
@@ -43,17 +42,6 @@ from mailexports.tenants.store import DynamoTenantStore, TenantStore
 CLAIM_HOLD = timedelta(seconds=120)
 # SQS delays are whole seconds: a hop that arrives this close to `not_before` goes ahead.
 EARLY_TOLERANCE = timedelta(seconds=1)
-
-
-class NotifyMessage(BaseModel):
-    """A NotifyQueue message. The worker sends the first (attempt 1, no `not_before`)."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    task_uuid: str
-    event: Event
-    attempt: int = Field(default=1, ge=1)
-    not_before: datetime | None = None
 
 
 class NotifyQueue(Protocol):
@@ -65,11 +53,7 @@ class SqsNotifyQueue:
         self._queue_url = queue_url
 
     def send(self, message: NotifyMessage, delay_seconds: int) -> None:
-        aws.sqs().send_message(
-            QueueUrl=self._queue_url,
-            MessageBody=message.model_dump_json(exclude_none=True),
-            DelaySeconds=delay_seconds,
-        )
+        enqueue_notification(message, delay_seconds, queue_url=self._queue_url)
 
 
 class NotificationService:
@@ -109,9 +93,12 @@ class NotificationService:
 
     def handle(self, body: str, *, clock: Callable[[], datetime] | None = None) -> None:
         """Run the attempt `body` asks for, if it is still due and not done already."""
-        clock = clock or self._clock
         message = NotifyMessage.model_validate_json(body)
-        log = {"task_uuid": message.task_uuid, "attempt": message.attempt, "event": message.event}
+        with task_logging(message.task_uuid):
+            self._attempt(message, clock or self._clock)
+
+    def _attempt(self, message: NotifyMessage, clock: Callable[[], datetime]) -> None:
+        log = {"attempt": message.attempt, "event": message.event}
         task = self._store.load(message.task_uuid)
         state = task.notification if task else None
         if task is None or state is None:
@@ -148,15 +135,13 @@ class NotificationService:
                 return self._send_webhook(task, state.target, event, at)
             return self._mailer.send(task, event, state.target)
         except Exception:  # whatever broke, the attempt is recorded and retried, never lost
-            logger.exception("notification attempt failed unexpectedly", extra={"task_uuid": task.task_uuid})
+            logger.exception("notification attempt failed unexpectedly")
             return DeliveryResult("error")
 
     def _send_webhook(self, task: ExportTask, url: str, event: str, at: datetime) -> DeliveryResult:
         tenant = self._tenants.get(task.tenant_id)
         if tenant is None:
-            logger.error(
-                "the task's tenant is gone; nothing to sign with", extra={"task_uuid": task.task_uuid}
-            )
+            logger.error("the task's tenant is gone; nothing to sign with")
             return DeliveryResult("error", final=True)
         body = build_payload(task, event)
         headers = webhook_headers(tenant.signing_secrets(at), webhook_id_for(task.task_uuid, event), at, body)
@@ -193,7 +178,6 @@ class NotificationService:
         logger.info(
             "notification attempt",
             extra={
-                "task_uuid": task.task_uuid,
                 "channel": state.type,
                 "attempt": message.attempt,
                 "outcome": result.outcome,

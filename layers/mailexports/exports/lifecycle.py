@@ -1,0 +1,196 @@
+"""The one place a task changes status: claim, checkpoint, complete, fail, cancel, expire.
+
+Every move is a conditional write on the task store (the status it starts from,
+and the worker's lease where one is held), so of two concurrent writers exactly
+one wins. Whoever wins an end (complete, fail, cancel) then, and only then:
+
+- cleans up: a failed or cancelled task keeps no file, no open multipart upload
+  and no parked bytes. The record keeps its checkpoint until that is done, so a
+  crash half-way is finished by the next look at the task (`settle`);
+- hands the notification on, once (the notifier drops duplicates anyway).
+  Cancelled tasks are not notified: the client asked for it.
+
+`expire` is not stored: a completed task past its retention reads as expired,
+and the bucket's lifecycle rule deletes its files on the same schedule.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from mailexports import aws
+from mailexports.config import Settings, get_settings
+from mailexports.exports import messages
+from mailexports.exports.task import ExportFile, ExportTask, Progress, TaskError, TaskStatus
+from mailexports.exports.task_store import DynamoTaskStore, TaskStore, TransitionRefused, now
+from mailexports.observability import logger
+
+__all__ = ["TaskLifecycle", "TransitionRefused", "expired", "status_at"]
+
+_UNFINISHED = frozenset({TaskStatus.NEW, TaskStatus.PROCESSING})
+
+
+def expired(task: ExportTask, at: datetime) -> bool:
+    return task.status is TaskStatus.COMPLETED and task.expires_at is not None and task.expires_at <= at
+
+
+def status_at(task: ExportTask, at: datetime | None = None) -> TaskStatus:
+    """The status a client sees: a completed task past its files' retention is `expired`."""
+    return TaskStatus.EXPIRED if expired(task, at or now()) else task.status
+
+
+class TaskLifecycle:
+    def __init__(
+        self,
+        store: TaskStore | None = None,
+        settings: Settings | None = None,
+        clock: Callable[[], datetime] = now,
+    ) -> None:
+        self.store = store or DynamoTaskStore()
+        self._settings = settings or get_settings()
+        self._clock = clock
+
+    # ------------------------------------------------------------------ running
+    def claim(self, task_uuid: str, message_lease: str | None) -> ExportTask | None:
+        """Take the task under a fresh lease: from `new`, from the lease the message carries
+        (a continuation or re-drive), or from a worker whose heartbeat stopped. None when
+        the task is unknown, finished, or owned by a live worker (or another claim won)."""
+        task = self.store.load(task_uuid)
+        if task is None:
+            logger.warning("message for an unknown task, dropped")
+            return None
+        if task.finished:
+            self.settle(task)
+            return None
+        moment = self._clock()
+        beat = task.heartbeat_at or task.created_at
+        stale = moment - beat > timedelta(seconds=self._settings.heartbeat_stale_seconds)
+        if task.status is TaskStatus.PROCESSING and not (message_lease == task.lease or stale):
+            logger.info("task is owned by a live worker")
+            return None
+        started = {"started_at": moment} if task.status is TaskStatus.NEW else {}
+        try:
+            return self.store.transition(
+                task,
+                {task.status},
+                held_lease=task.lease if task.status is TaskStatus.PROCESSING else None,
+                status=TaskStatus.PROCESSING,
+                lease=str(uuid.uuid4()),
+                heartbeat_at=moment,
+                **started,
+            )
+        except TransitionRefused:
+            logger.info("another worker claimed the task first")
+            return None
+
+    def checkpoint(self, task: ExportTask, **changes: Any) -> ExportTask:
+        """Record progress (or just a heartbeat); refused once this worker no longer owns the task."""
+        return self.store.transition(
+            task, {TaskStatus.PROCESSING}, held_lease=task.lease, heartbeat_at=self._clock(), **changes
+        )
+
+    def redrive(self, task: ExportTask) -> ExportTask:
+        """The watchdog's restart of a stalled task: a new lease, and the message queued again."""
+        lease = str(uuid.uuid4()) if task.status is TaskStatus.PROCESSING else None
+        moved = self.store.transition(
+            task,
+            {task.status},
+            held_lease=task.lease,
+            redrives=task.redrives + 1,
+            heartbeat_at=self._clock(),
+            lease=lease,
+        )
+        messages.enqueue_export(task.task_uuid, lease, queue_url=self._settings.export_queue_url)
+        return moved
+
+    # ------------------------------------------------------------------ ends
+    def complete(self, task: ExportTask, files: list[ExportFile], records: int) -> ExportTask:
+        finished = self._clock()
+        return self._end(
+            task,
+            {TaskStatus.PROCESSING},
+            task.lease,
+            status=TaskStatus.COMPLETED,
+            completed_at=finished,
+            expires_at=finished + timedelta(days=self._settings.retention_days),
+            progress=Progress(records=records, bytes=sum(f.bytes for f in files)),
+            files=files,
+            checkpoint=None,
+        )
+
+    def fail(self, task: ExportTask, code: str, message: str) -> ExportTask:
+        """Fail an unfinished task (the worker holding its lease, or the watchdog taking it over)."""
+        return self._end(
+            task,
+            {task.status} & _UNFINISHED,
+            task.lease,
+            status=TaskStatus.FAILED,
+            completed_at=self._clock(),
+            error=TaskError(code=code, message=message),
+        )
+
+    def cancel(self, task: ExportTask) -> ExportTask:
+        """The client's cancel: wins over any worker, whose next write is then refused."""
+        return self._end(task, _UNFINISHED, None, status=TaskStatus.CANCELLED, completed_at=self._clock())
+
+    def settle(self, task: ExportTask) -> None:
+        """A finished task seen again (a redelivered message): finish what a crash interrupted."""
+        if task.checkpoint is not None:
+            self._clean_up(task)
+        notification = task.notification
+        if notification is not None and notification.status == "pending" and not notification.attempts:
+            self._notify(task)  # we may have crashed between the end and the hand-on
+
+    def _end(
+        self, task: ExportTask, from_: Iterable[TaskStatus], held_lease: str | None, **changes: Any
+    ) -> ExportTask:
+        allowed = set(from_)
+        if not allowed:
+            raise TransitionRefused(f"task {task.task_uuid} has already finished ({task.status})")
+        ended = self.store.transition(task, allowed, held_lease=held_lease, lease=None, **changes)
+        # Once ended no worker can write it again; reload so cleanup sees its last checkpoint.
+        ended = self.store.load(task.task_uuid) or ended
+        self._clean_up(ended)
+        self._notify(ended)
+        return ended
+
+    def _clean_up(self, task: ExportTask) -> None:
+        if task.status in (TaskStatus.FAILED, TaskStatus.CANCELLED):
+            current = task.checkpoint.current if task.checkpoint else None
+            if current is not None and current.upload_id is not None:
+                self._abort(current.key, current.upload_id)
+            keys = [f.key for f in task.files] + (
+                [current.pending_key] if current and current.pending_key else []
+            )
+            self.delete(keys)
+        if task.checkpoint is not None:
+            self.store.transition(task, {task.status}, checkpoint=None)
+
+    def _abort(self, key: str, upload_id: str) -> None:
+        try:
+            aws.s3().abort_multipart_upload(Bucket=self._settings.exports_bucket, Key=key, UploadId=upload_id)
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "NoSuchUpload":  # aborted already: fine
+                raise
+
+    def delete(self, keys: Iterable[str]) -> None:
+        s3 = aws.s3()
+        for key in keys:
+            s3.delete_object(Bucket=self._settings.exports_bucket, Key=key)
+
+    def _notify(self, task: ExportTask) -> None:
+        if task.notification is None or task.status is TaskStatus.CANCELLED:
+            return
+        event: messages.NotifyEvent = (
+            "export.completed" if task.status is TaskStatus.COMPLETED else "export.failed"
+        )
+        messages.enqueue_notification(
+            messages.NotifyMessage(task_uuid=task.task_uuid, event=event),
+            queue_url=self._settings.notify_queue_url,
+        )
+        logger.info("notification handed on", extra={"event": event})
