@@ -31,13 +31,13 @@ from multiprocessing.connection import Connection
 from multiprocessing.context import ForkServerContext
 from typing import Any
 
-from mailexports_cli.local.lambda_runtime import (
+from mailexports_dev.local.lambda_runtime import (
     FunctionLoadError,
     LocalFunction,
     memory_size,
     new_log_stream_name,
 )
-from mailexports_cli.local.template import FunctionSpec
+from mailexports_dev.local.template import FunctionSpec
 
 # Imported once in the fork server, so every environment starts with them loaded.
 PRELOAD = [
@@ -49,7 +49,7 @@ PRELOAD = [
     "aws_lambda_powertools.metrics",
     "aws_lambda_powertools.tracing",
     "aws_lambda_powertools.utilities.batch",
-    "mailexports_cli.local.execution_env",
+    "mailexports_dev.local.execution_env",
 ]
 # Lambda allows 10 s for init; a laptop shared with other work imports slower, so more here.
 INIT_TIMEOUT_S = 60.0

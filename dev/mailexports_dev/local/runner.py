@@ -22,18 +22,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mailexports_cli.local.demo import DemoTenant
-from mailexports_cli.local.execution_env import start_fork_server
-from mailexports_cli.local.function_pool import DEFAULT_LIMIT, FunctionPool
-from mailexports_cli.local.gateway import ApiServer, LocalApi
-from mailexports_cli.local.lambda_runtime import FunctionLoadError
-from mailexports_cli.local.moto_server import MotoServer
-from mailexports_cli.local.outbox import DEFAULT_OUTBOX, Outbox
-from mailexports_cli.local.proxy_event import GatewayInfo
-from mailexports_cli.local.queue_pump import QueuePump
-from mailexports_cli.local.resources import REGION
-from mailexports_cli.local.template import Resolver, functions, parameter_defaults
-from mailexports_cli.local.tls import TlsFiles, prepare_tls
+from mailexports_dev.local.demo import DemoTenant
+from mailexports_dev.local.execution_env import start_fork_server
+from mailexports_dev.local.function_pool import DEFAULT_LIMIT, FunctionPool
+from mailexports_dev.local.gateway import ApiServer, LocalApi
+from mailexports_dev.local.lambda_runtime import FunctionLoadError
+from mailexports_dev.local.moto_server import MotoServer
+from mailexports_dev.local.outbox import DEFAULT_OUTBOX, Outbox
+from mailexports_dev.local.proxy_event import GatewayInfo
+from mailexports_dev.local.queue_pump import QueuePump
+from mailexports_dev.local.resources import REGION
+from mailexports_dev.local.template import Resolver, functions, parameter_defaults
+from mailexports_dev.local.tls import TlsFiles, prepare_tls
 
 PREFIX = "mailexports-local"
 # Fake credentials: moto accepts any, and nothing here can reach real AWS with them.
@@ -134,7 +134,7 @@ class LocalStack:
     def _create_resources(self, endpoint: str) -> Resolver:
         from mailexports import aws
         from mailexports.config import get_settings
-        from mailexports_cli.local.resources import create_resources
+        from mailexports_dev.local.resources import create_resources
 
         # A developer's own AWS settings must not leak into the stack.
         own = [name for name in os.environ if name.startswith("AWS_ENDPOINT_URL_")]
@@ -268,7 +268,7 @@ def _remove_state(path: Path) -> None:
 
 
 def _demo_or_none(contacts: int) -> DemoTenant | None:
-    from mailexports_cli.local.demo import create_demo
+    from mailexports_dev.local.demo import create_demo
 
     try:
         return create_demo(contacts)

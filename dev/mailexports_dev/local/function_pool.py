@@ -18,8 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from mailexports_cli.local.execution_env import EnvironmentLost, ExecutionEnvironment
-from mailexports_cli.local.template import FunctionSpec
+from mailexports_dev.local.execution_env import EnvironmentLost, ExecutionEnvironment
+from mailexports_dev.local.template import FunctionSpec
 
 DEFAULT_LIMIT = 4
 
