@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mailexports.notify.ssrf import LOCAL_DEVELOPMENT, STRICT
 from mailexports_dev.local.demo import DemoTenant
 from mailexports_dev.local.execution_env import start_fork_server
 from mailexports_dev.local.function_pool import DEFAULT_LIMIT, FunctionPool
@@ -67,8 +68,13 @@ class LocalStack:
     def __init__(self, options: StackOptions) -> None:
         self.options = options
         self.stage = parameter_defaults().get("Stage", "dev")
+        # The relaxation is injected into the functions' processes, never read from the service's settings.
+        webhook_policy = STRICT if options.strict_webhooks else LOCAL_DEVELOPMENT
         self.functions = [
-            FunctionPool(spec, limit=options.function_concurrency, name_prefix=PREFIX) for spec in functions()
+            FunctionPool(
+                spec, limit=options.function_concurrency, name_prefix=PREFIX, webhook_policy=webhook_policy
+            )
+            for spec in functions()
         ]
         self.api: ApiServer | None = None
         self.https_api: ApiServer | None = None
@@ -148,9 +154,7 @@ class LocalStack:
         }
         os.environ.update(aws_env)
         resolver, function_env = create_resources(prefix=PREFIX)
-        # Local only: lets a developer receive webhooks on http://localhost (unless --strict-webhooks).
-        insecure = "false" if self.options.strict_webhooks else "true"
-        self.env = {**aws_env, **function_env, "ALLOW_INSECURE_WEBHOOKS": insecure}
+        self.env = {**aws_env, **function_env}
         os.environ.update(self.env)
         os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon here
         aws.reset_clients()
