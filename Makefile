@@ -84,7 +84,7 @@ format: install ## Format and autofix with ruff
 
 .PHONY: openapi
 openapi: install ## Write docs/openapi.json, the OpenAPI document of the canonical API
-	$(BIN)/python -m mailexports_cli.write_openapi docs/openapi.json
+	$(BIN)/python -m mailexports_dev.write_openapi docs/openapi.json
 
 .PHONY: build
 build: install ## sam build (no container)

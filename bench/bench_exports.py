@@ -210,9 +210,9 @@ def bench_on_store() -> None:
     from mailexports.exports.requests import ExportType
     from mailexports.exports.task import ExportTask
     from mailexports.tenants.service import create_tenant
-    from mailexports_cli.generate import GenerateOptions, generate_lines
     from mailexports_cli.load import load_file
-    from mailexports_cli.local.resources import create_resources
+    from mailexports_dev.generate import GenerateOptions, generate_lines
+    from mailexports_dev.local.resources import create_resources
 
     os.environ.update(FAKE_CREDENTIALS)
     os.environ.pop("AWS_ENDPOINT_URL", None)

@@ -19,9 +19,9 @@ from mailexports import aws
 from mailexports.config import get_settings
 from mailexports.marketing.records import parse_line
 from mailexports.marketing.writer import record_problem
-from mailexports_cli.generate import GenerateOptions, write_dataset
 from mailexports_cli.load import load_file
-from mailexports_cli.local.resources import REGION, create_resources
+from mailexports_dev.generate import GenerateOptions, write_dataset
+from mailexports_dev.local.resources import REGION, create_resources
 
 OPTIONS = GenerateOptions(contacts=2000, sends=2, campaigns=2)
 TENANT = "bench-tenant"

@@ -38,7 +38,7 @@ from mailexports.config import get_settings
 from mailexports.marketing import keys
 from mailexports.marketing.reader import MarketingReader
 from mailexports.marketing.records import iso_ms
-from mailexports_cli.local.resources import ACCOUNT, REGION, create_resources
+from mailexports_dev.local.resources import ACCOUNT, REGION, create_resources
 
 TENANT = "bench"
 STAT_ID = "981"

@@ -14,8 +14,8 @@ from mailexports.config import Settings, get_settings
 from mailexports.exports import download_tokens
 from mailexports.tenants.models import CreatedTenant
 from mailexports.tenants.service import create_tenant
-from mailexports_cli.local.resources import REGION, create_resources
-from mailexports_cli.local.template import PROJECT_ROOT
+from mailexports_dev.local.resources import REGION, create_resources
+from mailexports_dev.local.template import PROJECT_ROOT
 
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",

@@ -38,8 +38,6 @@ class Settings(BaseModel):
     # A processing task whose heartbeat is older than this is taken over or re-driven.
     heartbeat_stale_seconds: int = Field(default=300, ge=30, alias="HEARTBEAT_STALE_SECONDS")
     watchdog_max_redrives: int = Field(default=3, ge=0, alias="WATCHDOG_MAX_REDRIVES")
-    # The local stack sets this so a developer can receive webhooks on http://localhost.
-    allow_insecure_webhooks: bool = Field(default=False, alias="ALLOW_INSECURE_WEBHOOKS")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

@@ -30,8 +30,8 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
-from mailexports_cli.generate import GenerateOptions, generate_lines
-from mailexports_cli.local.demo import DEMO_SEED
+from mailexports_dev.generate import GenerateOptions, generate_lines
+from mailexports_dev.local.demo import DEMO_SEED
 from tests.expectations import Lines, busiest_address, contact_document
 from tests.integration.conftest import RunningStack
 from tests.unit.notify.receiver import WebhookReceiver

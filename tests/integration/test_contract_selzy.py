@@ -28,8 +28,8 @@ from urllib.parse import urlparse
 
 import pytest
 
-from mailexports_cli.generate import GenerateOptions, generate_lines
-from mailexports_cli.local.demo import DEMO_SEED
+from mailexports_dev.generate import GenerateOptions, generate_lines
+from mailexports_dev.local.demo import DEMO_SEED
 from tests.expectations import SELZY_SEND_RESULT, Lines, selzy_report
 from tests.integration.conftest import RunningStack
 from tests.integration.test_dialects import get_json, wait_for, webhook

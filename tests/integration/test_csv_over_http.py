@@ -8,8 +8,8 @@ import json
 import pytest
 import requests
 
-from mailexports_cli.generate import GenerateOptions, generate_lines
-from mailexports_cli.local.demo import DEMO_SEED
+from mailexports_dev.generate import GenerateOptions, generate_lines
+from mailexports_dev.local.demo import DEMO_SEED
 from tests.expectations import Lines, activity_csv
 from tests.integration.conftest import RunningStack
 from tests.integration.test_export_over_http import headers, wait_until_finished

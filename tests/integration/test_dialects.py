@@ -19,8 +19,8 @@ import pytest
 import requests
 from standardwebhooks import Webhook
 
-from mailexports_cli.generate import GenerateOptions, generate_lines
-from mailexports_cli.local.demo import DEMO_SEED
+from mailexports_dev.generate import GenerateOptions, generate_lines
+from mailexports_dev.local.demo import DEMO_SEED
 from tests.expectations import (
     Lines,
     busiest_address,

@@ -15,8 +15,8 @@ import boto3
 import pytest
 import requests
 
-from mailexports_cli.generate import GenerateOptions, generate_lines
-from mailexports_cli.local.demo import DEMO_SEED
+from mailexports_dev.generate import GenerateOptions, generate_lines
+from mailexports_dev.local.demo import DEMO_SEED
 from tests.integration.conftest import RunningStack
 
 pytestmark = pytest.mark.integration

@@ -165,8 +165,8 @@ def test_ctrl_c_stops_the_stack_and_removes_the_state_file(tmp_path: Path) -> No
 @pytest.fixture
 def moto_over_http(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     """The embedded moto server in this process, with template.yaml's resources; yields their env."""
-    from mailexports_cli.local.moto_server import MotoServer
-    from mailexports_cli.local.resources import create_resources
+    from mailexports_dev.local.moto_server import MotoServer
+    from mailexports_dev.local.resources import create_resources
 
     server = MotoServer("127.0.0.1", 0)
     server.start()
@@ -185,9 +185,9 @@ def moto_over_http(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
 def test_moto_server_moves_a_message_to_the_dlq_after_max_receive_count(
     moto_over_http: dict[str, str],
 ) -> None:
-    from mailexports_cli.local.lambda_runtime import LocalFunction
-    from mailexports_cli.local.queue_pump import QueuePump
-    from mailexports_cli.local.template import functions
+    from mailexports_dev.local.lambda_runtime import LocalFunction
+    from mailexports_dev.local.queue_pump import QueuePump
+    from mailexports_dev.local.template import functions
 
     received: list[str] = []
 

@@ -27,8 +27,8 @@ from mailexports.marketing.records import (
     iso_ms,
     parse_line,
 )
-from mailexports_cli import generate
-from mailexports_cli.generate import GenerateOptions, generate_lines
+from mailexports_dev import generate
+from mailexports_dev.generate import GenerateOptions, command, generate_lines, timefmt
 
 DOCUMENTATION_NETWORKS = [
     ipaddress.ip_network(net) for net in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")
@@ -276,14 +276,14 @@ def test_start_moves_the_timeline() -> None:
 def test_fast_timestamp_spelling_matches_the_contract() -> None:
     draws = random.Random(5)
     for ms in [0, 1_740_787_200_000, 1_740_873_599_999] + [draws.randrange(4 * 10**12) for _ in range(2000)]:
-        assert generate._iso_ms(ms) == iso_ms(datetime.fromtimestamp(ms / 1000, UTC))
+        assert timefmt.iso_ms(ms) == iso_ms(datetime.fromtimestamp(ms / 1000, UTC))
 
 
 def test_mime_date_header_spelling_matches_the_standard_library() -> None:
     draws = random.Random(6)
     for ms in [0, 1_740_787_200_000] + [draws.randrange(4 * 10**12) for _ in range(500)]:
         at = datetime.fromtimestamp(ms // 1000, UTC)
-        assert generate._rfc5322(ms) == email.utils.format_datetime(at)
+        assert timefmt.rfc5322(ms) == email.utils.format_datetime(at)
 
 
 def test_sizing_for_a_target_event_count() -> None:
@@ -308,7 +308,7 @@ def test_invalid_options_are_refused() -> None:
 
 def _cli(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="mailexports")
-    generate.register(parser.add_subparsers(dest="command", required=True))
+    command.register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     return int(args.handler(args))
 
@@ -338,7 +338,8 @@ def test_cli_sizes_by_events_and_refuses_bad_numbers(capsys: pytest.CaptureFixtu
 
 @pytest.mark.skipif(
     not all(
-        importlib.util.find_spec(f"mailexports_cli.{name}") for name in ("load", "tenants", "local.stack")
+        importlib.util.find_spec(name)
+        for name in ("mailexports_cli.load", "mailexports_cli.tenants", "mailexports_dev.local.stack")
     ),
     reason="the other sub-commands are not written yet",
 )

@@ -10,7 +10,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from mailexports.api.documentation import openapi_document, render
-from mailexports_cli.local.template import PROJECT_ROOT, functions
+from mailexports_dev.local.template import PROJECT_ROOT, functions
 
 KEPT_COPY = PROJECT_ROOT / "docs" / "openapi.json"
 PUBLIC = {("get", "/v1/downloads/{token}")}  # the signed token is the permission

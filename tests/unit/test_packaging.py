@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import tomllib
 
-from mailexports_cli.local.template import PROJECT_ROOT
+from mailexports_dev.local.template import PROJECT_ROOT
 
 
 def test_layer_requirements_pin_the_locked_versions() -> None:

@@ -22,7 +22,7 @@ from mailexports.marketing.writer import MarketingWriter
 from mailexports.tenants.credentials import hash_api_key, new_webhook_secret
 from mailexports.tenants.models import Tenant
 from mailexports.tenants.store import DynamoTenantStore
-from mailexports_cli.local.template import PROJECT_ROOT, functions
+from mailexports_dev.local.template import PROJECT_ROOT, functions
 
 SAMPLE_KEY = "mxk_sample_events_key_not_a_real_secret"
 SAMPLE_TASK = "7d4e1c2a-5b3f-4e8a-9c1d-2f6a8b0e4d31"

@@ -7,7 +7,7 @@ import json
 import boto3
 
 from mailexports.config import Settings
-from mailexports_cli.local.template import functions, load_template
+from mailexports_dev.local.template import functions, load_template
 
 
 def test_every_function_has_its_handler_file() -> None:

@@ -77,7 +77,7 @@ class NotificationService:
         self._recorder = recorder or NotificationRecorder()
         self._tenants = tenants or DynamoTenantStore()
         self._webhooks = webhooks or WebhookSender(
-            WebhookGuard(allow_insecure=self._settings.allow_insecure_webhooks),
+            WebhookGuard(),  # the process's policy: strict unless the local stack relaxed it
             timeout=self._options.webhook_timeout_seconds,
         )
         self._mailer = mailer or EmailSender(

@@ -9,6 +9,12 @@ answer that changes in between (rebinding) cannot reach an internal address.
 (64:ff9b::/96) and IPv4-compatible forms "global", so addresses are judged by
 explicit ranges first, with the embedded IPv4 address of IPv4-mapped, NAT64
 and 6to4 forms judged as IPv4, and only then by `is_global`.
+
+What is allowed is a `WebhookPolicy`. Every process starts STRICT and the service
+never changes that; only the local stack (mailexports_dev) installs
+LOCAL_DEVELOPMENT in the execution environments it runs the functions in, so a
+developer can receive webhooks on http://localhost. No setting or environment
+variable of the service can relax it.
 """
 
 from __future__ import annotations
@@ -38,6 +44,30 @@ def system_resolve(host: str, port: int) -> list[str]:
 
 # The resolver used when none is passed; a seam tests replace.
 resolve_host: Resolver = system_resolve
+
+
+@dataclass(frozen=True)
+class WebhookPolicy:
+    """Which targets the guard accepts beyond public https hosts."""
+
+    allow_insecure: bool = False  # http, loopback addresses and localhost names
+
+
+STRICT = WebhookPolicy()
+LOCAL_DEVELOPMENT = WebhookPolicy(allow_insecure=True)
+
+_installed = STRICT
+
+
+def install_policy(policy: WebhookPolicy) -> None:
+    """Set this process's policy: called by the local stack before it loads a handler, never by the service."""
+    global _installed
+    _installed = policy
+
+
+def installed_policy() -> WebhookPolicy:
+    """This process's policy: STRICT unless the local stack installed another."""
+    return _installed
 
 
 class RefusedTarget(Exception):
@@ -184,11 +214,16 @@ class _Parsed:
 
 
 class WebhookGuard:
-    """Checks webhook URLs. `allow_insecure` (local stack only) permits http and loopback."""
+    """Checks webhook URLs against `policy`, or when none is given against the process's
+    policy at the time of each check (STRICT unless the local stack installed another)."""
 
-    def __init__(self, *, allow_insecure: bool = False, resolver: Resolver | None = None) -> None:
-        self.allow_insecure = allow_insecure
+    def __init__(self, *, policy: WebhookPolicy | None = None, resolver: Resolver | None = None) -> None:
+        self._policy = policy
         self._resolver = resolver
+
+    @property
+    def allow_insecure(self) -> bool:
+        return (self._policy or installed_policy()).allow_insecure
 
     def check_url(self, url: str) -> CheckedTarget:
         """Parse `url`, resolve its host and check every address; raise RefusedTarget or

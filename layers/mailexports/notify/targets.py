@@ -7,7 +7,7 @@ import re
 from mailexports.config import Settings
 from mailexports.errors import ValidationFailed
 from mailexports.exports.requests import NotifyTarget
-from mailexports.notify.ssrf import RefusedTarget, Resolver, UnresolvableTarget, WebhookGuard
+from mailexports.notify.ssrf import RefusedTarget, Resolver, UnresolvableTarget, WebhookGuard, WebhookPolicy
 
 # One bare address (no display name, no list): dot-atom local part, a dotted domain.
 _LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
@@ -30,9 +30,16 @@ def email_problem(address: str) -> str | None:
 
 
 def validate_notify_target(
-    target: NotifyTarget, settings: Settings, *, resolver: Resolver | None = None
+    target: NotifyTarget,
+    settings: Settings | None = None,
+    *,
+    resolver: Resolver | None = None,
+    policy: WebhookPolicy | None = None,
 ) -> None:
-    """Raise ValidationFailed (field `notify.value`) unless the target can be notified."""
+    """Raise ValidationFailed (field `notify.value`) unless the target can be notified.
+
+    Webhooks are checked against `policy`, by default the process's (see ssrf.py). `settings`
+    is no longer read (no setting relaxes the guard); callers may stop passing it."""
     if target.type == "email":
         problem = email_problem(target.value)
         if problem:
@@ -40,7 +47,7 @@ def validate_notify_target(
                 f"invalid notify address: {problem}", [{"field": "notify.value", "issue": problem}]
             )
         return
-    guard = WebhookGuard(allow_insecure=settings.allow_insecure_webhooks, resolver=resolver)
+    guard = WebhookGuard(policy=policy, resolver=resolver)
     try:
         guard.check_url(target.value)
     except (RefusedTarget, UnresolvableTarget) as error:

@@ -22,10 +22,10 @@ from mailexports.marketing.writer import MarketingWriter
 from mailexports.tenants.models import CreatedTenant
 from mailexports_cli.client import commands
 from mailexports_cli.client.connection import API_KEY_ENV, API_URL_ENV
-from mailexports_cli.local.gateway import LocalApi
-from mailexports_cli.local.lambda_runtime import LocalFunction
-from mailexports_cli.local.proxy_event import GatewayInfo, HttpRequest
-from mailexports_cli.local.template import functions
+from mailexports_dev.local.gateway import LocalApi
+from mailexports_dev.local.lambda_runtime import LocalFunction
+from mailexports_dev.local.proxy_event import GatewayInfo, HttpRequest
+from mailexports_dev.local.template import functions
 
 API_URL = "http://api.mailexports.test"
 STAT_ID = "981"

@@ -15,8 +15,8 @@ from tests.expectations import Lines
 
 from mailexports.config import Settings
 from mailexports.tenants.models import CreatedTenant
-from mailexports_cli.generate import GenerateOptions, generate_lines
 from mailexports_cli.load import load_file
+from mailexports_dev.generate import GenerateOptions, generate_lines
 
 OPTIONS = GenerateOptions(contacts=60, sends=2, campaigns=2, segments=3, seed=5)
 # Resolves every webhook host to a public address, so submit-time checks pass without DNS.

@@ -14,7 +14,7 @@ from tests.unit.dialects.support import PUBLIC_ADDRESS, call, load_minimal
 from mailexports.config import Settings
 from mailexports.notify import ssrf
 from mailexports.tenants.models import CreatedTenant
-from mailexports_cli.local.template import PROJECT_ROOT, functions
+from mailexports_dev.local.template import PROJECT_ROOT, functions
 
 SAMPLE_KEY = "mxk_sample_events_key_not_a_real_secret"
 DIALECTS = ("pinpointe", "selzy", "copernica", "constantcontact")

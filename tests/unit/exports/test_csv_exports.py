@@ -22,8 +22,8 @@ from tests.expectations import Lines, activity_csv, delivery_csv, segment_csv
 
 from mailexports.config import Settings
 from mailexports.tenants.models import CreatedTenant
-from mailexports_cli.generate import GenerateOptions, generate_lines
 from mailexports_cli.load import load_file
+from mailexports_dev.generate import GenerateOptions, generate_lines
 
 HOSTILE_FIELD = {"kind": "field", "field_id": "10", "name": "=Risk"}  # sorts after "5" by number
 HOSTILE_AGENT = "+cmd|' /C calc'!A0"

@@ -27,8 +27,8 @@ from tests.expectations import (
 
 from mailexports.config import Settings
 from mailexports.tenants.models import CreatedTenant
-from mailexports_cli.generate import GenerateOptions, generate_lines
 from mailexports_cli.load import load_file
+from mailexports_dev.generate import GenerateOptions, generate_lines
 
 
 @dataclass

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from mailexports_cli.local.execution_env import EnvironmentLost, ExecutionEnvironment, InvocationFailed
-from mailexports_cli.local.function_pool import FunctionPool, PoolClosed
-from mailexports_cli.local.lambda_runtime import FunctionLoadError
-from mailexports_cli.local.template import FunctionSpec
+from mailexports_dev.local.execution_env import EnvironmentLost, ExecutionEnvironment, InvocationFailed
+from mailexports_dev.local.function_pool import FunctionPool, PoolClosed
+from mailexports_dev.local.lambda_runtime import FunctionLoadError
+from mailexports_dev.local.template import FunctionSpec
 
 # Records what the process looks like to the event; `busy` counts events in this process right now.
 HANDLER = """

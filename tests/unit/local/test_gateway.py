@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mailexports_cli.local.gateway import LocalApi
-from mailexports_cli.local.lambda_runtime import LocalFunction
-from mailexports_cli.local.proxy_event import GatewayInfo, HttpRequest
-from mailexports_cli.local.template import ApiRoute, FunctionSpec, functions
+from mailexports_dev.local.gateway import LocalApi
+from mailexports_dev.local.lambda_runtime import LocalFunction
+from mailexports_dev.local.proxy_event import GatewayInfo, HttpRequest
+from mailexports_dev.local.template import ApiRoute, FunctionSpec, functions
 
 
 def _spec(logical_id: str, *routes: ApiRoute) -> FunctionSpec:
@@ -96,7 +96,7 @@ def test_results_go_through_json_like_lambdas() -> None:
 def test_access_log_masks_credentials_in_the_query() -> None:
     from urllib.parse import urlsplit
 
-    from mailexports_cli.local.gateway import _loggable
+    from mailexports_dev.local.gateway import _loggable
 
     logged = _loggable(urlsplit("/selzy/en/api/async/getTaskResult?api_key=abc123&task_id=7&access_token=x"))
     assert "abc123" not in logged

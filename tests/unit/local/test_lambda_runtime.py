@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from mailexports_cli.local.lambda_runtime import (
+from mailexports_dev.local.lambda_runtime import (
     FunctionLoadError,
     LocalFunction,
     load_handler,
     memory_size,
     module_name,
 )
-from mailexports_cli.local.template import FunctionSpec, functions
+from mailexports_dev.local.template import FunctionSpec, functions
 
 
 def _spec(code: Path, logical_id: str = "EchoFunction", timeout: int = 3) -> FunctionSpec:

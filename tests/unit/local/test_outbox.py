@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from mailexports.config import Settings
-from mailexports_cli.local.outbox import Outbox
+from mailexports_dev.local.outbox import Outbox
 
 
 def test_simple_sesv2_email_is_saved_as_json_and_eml(

@@ -11,11 +11,11 @@ import boto3
 import pytest
 
 from mailexports.config import Settings
-from mailexports_cli.local.function_pool import FunctionPool
-from mailexports_cli.local.gateway import LocalApi
-from mailexports_cli.local.proxy_event import GatewayInfo, HttpRequest
-from mailexports_cli.local.queue_pump import BatchOutcome, QueuePump
-from mailexports_cli.local.template import ApiRoute, FunctionSpec, QueueSource
+from mailexports_dev.local.function_pool import FunctionPool
+from mailexports_dev.local.gateway import LocalApi
+from mailexports_dev.local.proxy_event import GatewayInfo, HttpRequest
+from mailexports_dev.local.queue_pump import BatchOutcome, QueuePump
+from mailexports_dev.local.template import ApiRoute, FunctionSpec, QueueSource
 
 # An API handler and an SQS handler in one file; each dies on request, as a segfault would.
 HANDLER = """

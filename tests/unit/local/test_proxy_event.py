@@ -8,14 +8,14 @@ import re
 
 import pytest
 
-from mailexports_cli.local.proxy_event import (
+from mailexports_dev.local.proxy_event import (
     GatewayInfo,
     HttpRequest,
     MalformedProxyResponse,
     build_proxy_event,
     response_from_proxy_result,
 )
-from mailexports_cli.local.template import ApiRoute
+from mailexports_dev.local.template import ApiRoute
 
 ROUTE = ApiRoute("GET", "/v1/campaigns/{campaign_id}/tracking/{activity}")
 GATEWAY = GatewayInfo(stage="dev", api_id="abc123defg", port=3000)

@@ -9,9 +9,9 @@ import boto3
 import pytest
 
 from mailexports.config import Settings
-from mailexports_cli.local.lambda_runtime import LocalFunction
-from mailexports_cli.local.queue_pump import QueuePump, build_sqs_event, failed_message_ids
-from mailexports_cli.local.template import functions
+from mailexports_dev.local.lambda_runtime import LocalFunction
+from mailexports_dev.local.queue_pump import QueuePump, build_sqs_event, failed_message_ids
+from mailexports_dev.local.template import functions
 
 
 class Handler:

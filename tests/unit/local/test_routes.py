@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from mailexports_cli.local.routes import RouteTable
-from mailexports_cli.local.template import ApiRoute, functions
+from mailexports_dev.local.routes import RouteTable
+from mailexports_dev.local.template import ApiRoute, functions
 
 
 def _table(*routes: tuple[str, str]) -> RouteTable[str]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mailexports_cli.local.tls import prepare_tls
+from mailexports_dev.local.tls import prepare_tls
 
 
 def _handshake(server: ssl.SSLContext, client: ssl.SSLContext, name: str) -> str:

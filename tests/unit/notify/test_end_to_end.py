@@ -18,9 +18,10 @@ from tests.builders import FakeLambdaContext, api_event, sqs_event
 from tests.conftest import load_handler
 from tests.unit.notify.receiver import WebhookReceiver
 
-from mailexports.config import Settings, get_settings
+from mailexports.config import Settings
 from mailexports.marketing.records import parse_line
 from mailexports.marketing.writer import MarketingWriter
+from mailexports.notify import ssrf
 from mailexports.notify.service import NotifyMessage
 from mailexports.tenants.models import CreatedTenant
 
@@ -33,12 +34,12 @@ LINES = [
 
 
 @pytest.fixture
-def stack(aws_stack: Settings, tenant: CreatedTenant, monkeypatch: pytest.MonkeyPatch) -> Settings:
+def stack(aws_stack: Settings, tenant: CreatedTenant) -> Iterator[Settings]:
     """The service as the local stack runs it (loopback http webhooks allowed), with data."""
-    monkeypatch.setenv("ALLOW_INSECURE_WEBHOOKS", "true")
-    get_settings.cache_clear()
+    ssrf.install_policy(ssrf.LOCAL_DEVELOPMENT)  # as the local stack's execution environments do
     MarketingWriter(tenant.tenant_id).write([parse_line(line) for line in LINES])
-    return get_settings()
+    yield aws_stack
+    ssrf.install_policy(ssrf.STRICT)
 
 
 @pytest.fixture(scope="module")

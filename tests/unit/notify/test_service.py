@@ -34,9 +34,12 @@ def hooks() -> Iterator[WebhookReceiver]:
 
 
 @pytest.fixture
-def local(aws_stack: Settings) -> Settings:
-    """The settings the local stack runs with: http and loopback webhooks allowed."""
-    return aws_stack.model_copy(update={"allow_insecure_webhooks": True})
+def local(aws_stack: Settings) -> Iterator[Settings]:
+    """The service as the local stack runs it: its execution environments install the policy
+    that allows http and loopback webhooks."""
+    ssrf.install_policy(ssrf.LOCAL_DEVELOPMENT)
+    yield aws_stack
+    ssrf.install_policy(ssrf.STRICT)
 
 
 def service(settings: Settings, queue: FakeQueue, clock: FakeClock, **options: float) -> NotificationService:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pytest
 
 from mailexports.notify import ssrf
-from mailexports.notify.ssrf import RefusedTarget, UnresolvableTarget, WebhookGuard
+from mailexports.notify.ssrf import LOCAL_DEVELOPMENT, STRICT, RefusedTarget, UnresolvableTarget, WebhookGuard
 
 PUBLIC = "93.184.215.14"
 
@@ -22,7 +22,9 @@ def answers(table: dict[str, Sequence[str]]) -> ssrf.Resolver:
 
 
 def refusal(url: str, *, resolved: Sequence[str] = (PUBLIC,), insecure: bool = False) -> str | None:
-    guard = WebhookGuard(allow_insecure=insecure, resolver=answers({"hooks.example.com": resolved}))
+    guard = WebhookGuard(
+        policy=LOCAL_DEVELOPMENT if insecure else STRICT, resolver=answers({"hooks.example.com": resolved})
+    )
     try:
         guard.check_url(url)
     except RefusedTarget as error:
@@ -184,7 +186,7 @@ def test_rebinding_public_at_submit_private_at_connect_is_caught_by_the_second_c
     ],
 )
 def test_insecure_mode_allows_http_and_loopback(url: str) -> None:
-    guard = WebhookGuard(allow_insecure=True, resolver=answers({"localhost": ["127.0.0.1", "::1"]}))
+    guard = WebhookGuard(policy=LOCAL_DEVELOPMENT, resolver=answers({"localhost": ["127.0.0.1", "::1"]}))
     assert guard.check_url(url).port in (8080, 443)
 
 
@@ -211,7 +213,7 @@ def test_insecure_mode_still_refuses_everything_else(url: str) -> None:
 
 
 def test_insecure_mode_localhost_must_still_resolve_to_loopback_only() -> None:
-    guard = WebhookGuard(allow_insecure=True, resolver=answers({"localhost": ["127.0.0.1", "10.0.0.5"]}))
+    guard = WebhookGuard(policy=LOCAL_DEVELOPMENT, resolver=answers({"localhost": ["127.0.0.1", "10.0.0.5"]}))
     with pytest.raises(RefusedTarget, match="private"):
         guard.check_url("http://localhost/")
 

@@ -8,6 +8,7 @@ from mailexports.config import Settings
 from mailexports.errors import ValidationFailed
 from mailexports.exports.requests import NotifyTarget
 from mailexports.notify import ssrf
+from mailexports.notify.ssrf import WebhookPolicy
 from mailexports.notify.targets import validate_notify_target
 
 SETTINGS = Settings.from_env(
@@ -30,11 +31,11 @@ def resolve(host: str, port: int) -> list[str]:
     return DNS[host]
 
 
-def problem(kind: str, value: str, settings: Settings = SETTINGS) -> str | None:
+def problem(kind: str, value: str, policy: WebhookPolicy | None = None) -> str | None:
     """The issue reported for `notify.value`, or None when the target is accepted."""
     target = NotifyTarget(type=kind, value=value)
     try:
-        validate_notify_target(target, settings, resolver=resolve)
+        validate_notify_target(target, SETTINGS, resolver=resolve, policy=policy)
     except ValidationFailed as error:
         refused = error
     else:
@@ -96,10 +97,10 @@ def test_bad_webhooks_are_refused_with_the_reason(url: str, why: str) -> None:
     assert why in issue
 
 
-def test_the_local_stack_setting_allows_loopback_http_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    local = SETTINGS.model_copy(update={"allow_insecure_webhooks": True})
+def test_the_local_stack_policy_allows_loopback_http_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    local = ssrf.LOCAL_DEVELOPMENT
     monkeypatch.setattr(ssrf, "resolve_host", lambda host, port: ["127.0.0.1"])
-    validate_notify_target(NotifyTarget(type="webhook", value="http://localhost:8000/hook"), local)
-    validate_notify_target(NotifyTarget(type="webhook", value="http://127.0.0.1:8000/hook"), local)
+    validate_notify_target(NotifyTarget(type="webhook", value="http://localhost:8000/hook"), policy=local)
+    validate_notify_target(NotifyTarget(type="webhook", value="http://127.0.0.1:8000/hook"), policy=local)
     assert problem("webhook", "http://169.254.169.254/", local) is not None
     assert problem("webhook", "http://inside.example.com/", local) is not None

@@ -13,7 +13,7 @@ from tests.unit.notify.receiver import Received, Reply, WebhookReceiver
 from tests.unit.notify.tls import self_signed
 
 from mailexports.notify.signing import webhook_headers
-from mailexports.notify.ssrf import WebhookGuard
+from mailexports.notify.ssrf import LOCAL_DEVELOPMENT, STRICT, WebhookGuard
 from mailexports.notify.webhook import WebhookSender
 from mailexports.tenants.credentials import new_webhook_secret
 
@@ -28,7 +28,9 @@ def hooks() -> Iterator[WebhookReceiver]:
 
 def loopback_sender(timeout: float = 10.0, resolved: Sequence[str] = ("127.0.0.1",)) -> WebhookSender:
     """Insecure mode (as the local stack runs) so http and loopback are allowed."""
-    return WebhookSender(WebhookGuard(allow_insecure=True, resolver=lambda h, p: resolved), timeout=timeout)
+    return WebhookSender(
+        WebhookGuard(policy=LOCAL_DEVELOPMENT, resolver=lambda h, p: resolved), timeout=timeout
+    )
 
 
 def signed(secret: str) -> dict[str, str]:
@@ -122,7 +124,7 @@ def test_the_connection_goes_to_the_checked_address_with_the_hosts_name(hooks: W
 def test_https_keeps_sni_and_certificate_checks_for_the_host_name(tmp_path: Path) -> None:
     ca_file, context = self_signed(tmp_path, "hooks.invalid")
     with WebhookReceiver(tls=context) as hooks:
-        guard = WebhookGuard(allow_insecure=True, resolver=lambda h, p: ["127.0.0.1"])
+        guard = WebhookGuard(policy=LOCAL_DEVELOPMENT, resolver=lambda h, p: ["127.0.0.1"])
         sender = WebhookSender(guard, verify=str(ca_file))
         ok = sender.send(hooks.url("/hook", host="hooks.invalid"), BODY, signed(new_webhook_secret()))
         assert ok.delivered
@@ -143,7 +145,7 @@ def test_rebinding_to_a_private_address_at_connect_time_sends_nothing(hooks: Web
 
 
 def test_strict_mode_refuses_loopback_even_when_it_listens(hooks: WebhookReceiver) -> None:
-    strict = WebhookSender(WebhookGuard(allow_insecure=False, resolver=lambda h, p: ["127.0.0.1"]))
+    strict = WebhookSender(WebhookGuard(policy=STRICT, resolver=lambda h, p: ["127.0.0.1"]))
     assert strict.send(hooks.url("/hook"), BODY, signed(new_webhook_secret())).outcome == "refused_target"
     assert hooks.received == []
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from mailexports_cli.local.resources import ACCOUNT
-from mailexports_cli.local.template import ApiRoute
+from mailexports_dev.local.resources import ACCOUNT
+from mailexports_dev.local.template import ApiRoute
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _BINARY_TYPES = ("application/octet-stream", "application/gzip", "application/x-gzip", "application/zip",

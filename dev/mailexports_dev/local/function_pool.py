@@ -18,8 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from mailexports_cli.local.execution_env import EnvironmentLost, ExecutionEnvironment
-from mailexports_cli.local.template import FunctionSpec
+from mailexports.notify.ssrf import STRICT, WebhookPolicy
+from mailexports_dev.local.execution_env import EnvironmentLost, ExecutionEnvironment
+from mailexports_dev.local.template import FunctionSpec
 
 DEFAULT_LIMIT = 4
 
@@ -50,6 +51,7 @@ class FunctionPool:
         name_prefix: str = "mailexports-local",
         memory_mb: int | None = None,
         factory: EnvironmentFactory | None = None,
+        webhook_policy: WebhookPolicy = STRICT,
     ) -> None:
         if limit < 1:
             raise ValueError("a pool needs room for at least one environment")
@@ -57,8 +59,12 @@ class FunctionPool:
         self.limit = limit
         # Set by the stack once its resources exist; read at each cold start.
         self.environment: dict[str, str] = dict(environment or {})
+        # Installed in each environment before the handler loads (the stack relaxes it for local webhooks).
+        self.webhook_policy = webhook_policy
         self._factory = factory or (
-            lambda spec, env: ExecutionEnvironment(spec, env, name_prefix=name_prefix, memory_mb=memory_mb)
+            lambda spec, env: ExecutionEnvironment(
+                spec, env, name_prefix=name_prefix, memory_mb=memory_mb, webhook_policy=webhook_policy
+            )
         )
         self._idle: list[ExecutionEnvironment] = []  # oldest release first
         self._released_at: dict[ExecutionEnvironment, float] = {}

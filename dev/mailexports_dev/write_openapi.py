@@ -12,7 +12,7 @@ from mailexports.api.documentation import openapi_document, render
 
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
-        print("usage: python -m mailexports_cli.write_openapi PATH", file=sys.stderr)
+        print("usage: python -m mailexports_dev.write_openapi PATH", file=sys.stderr)
         return 2
     target = Path(argv[0])
     partial = target.with_suffix(".tmp")

@@ -11,7 +11,9 @@ pydantic, Powertools) imported already, so a cold start costs the handler's own
 imports only; never from the stack's process itself, whose threads (moto, the API)
 would make a plain fork unsafe. The child's environment is reset to exactly what the
 function gets (the stack's variables, the template's, and Lambda's own such as
-AWS_LAMBDA_FUNCTION_NAME), whatever the fork server was started with.
+AWS_LAMBDA_FUNCTION_NAME), whatever the fork server was started with. The stack's
+webhook policy (relaxed unless --strict-webhooks) is installed before the handler loads:
+the service itself never relaxes it.
 
 Failures map onto Lambda's: an exception in the handler fails that invocation and
 keeps the environment warm; a process that dies (a crash, `os._exit`, a signal) or
@@ -31,13 +33,14 @@ from multiprocessing.connection import Connection
 from multiprocessing.context import ForkServerContext
 from typing import Any
 
-from mailexports_cli.local.lambda_runtime import (
+from mailexports.notify.ssrf import STRICT, WebhookPolicy, install_policy
+from mailexports_dev.local.lambda_runtime import (
     FunctionLoadError,
     LocalFunction,
     memory_size,
     new_log_stream_name,
 )
-from mailexports_cli.local.template import FunctionSpec
+from mailexports_dev.local.template import FunctionSpec
 
 # Imported once in the fork server, so every environment starts with them loaded.
 PRELOAD = [
@@ -49,7 +52,7 @@ PRELOAD = [
     "aws_lambda_powertools.metrics",
     "aws_lambda_powertools.tracing",
     "aws_lambda_powertools.utilities.batch",
-    "mailexports_cli.local.execution_env",
+    "mailexports_dev.local.execution_env",
 ]
 # Lambda allows 10 s for init; a laptop shared with other work imports slower, so more here.
 INIT_TIMEOUT_S = 60.0
@@ -112,6 +115,7 @@ class ExecutionEnvironment:
         name_prefix: str = "mailexports-local",
         memory_mb: int | None = None,
         init_timeout: float = INIT_TIMEOUT_S,
+        webhook_policy: WebhookPolicy = STRICT,
     ) -> None:
         self.spec = spec
         self.invocations = 0
@@ -126,7 +130,7 @@ class ExecutionEnvironment:
         self._conn, child_end = context.Pipe()
         self.process = context.Process(
             target=serve,
-            args=(child_end, spec, variables, name_prefix, memory_mb, self.log_stream_name),
+            args=(child_end, spec, variables, name_prefix, memory_mb, self.log_stream_name, webhook_policy),
             name=f"lambda-{spec.logical_id}",
             daemon=True,
         )
@@ -207,12 +211,14 @@ def serve(
     name_prefix: str,
     memory_mb: int,
     log_stream_name: str,
+    webhook_policy: WebhookPolicy = STRICT,
 ) -> None:
     """The worker process: init (import the handler), then one event at a time until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the stack's to handle; it stops us
     os.environ.clear()
     os.environ.update(variables)
     time.tzset()
+    install_policy(webhook_policy)  # before the handler is imported, so every guard it builds sees it
     function = LocalFunction(
         spec, name_prefix=name_prefix, memory_mb=memory_mb, log_stream_name=log_stream_name
     )

@@ -22,18 +22,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mailexports_cli.local.demo import DemoTenant
-from mailexports_cli.local.execution_env import start_fork_server
-from mailexports_cli.local.function_pool import DEFAULT_LIMIT, FunctionPool
-from mailexports_cli.local.gateway import ApiServer, LocalApi
-from mailexports_cli.local.lambda_runtime import FunctionLoadError
-from mailexports_cli.local.moto_server import MotoServer
-from mailexports_cli.local.outbox import DEFAULT_OUTBOX, Outbox
-from mailexports_cli.local.proxy_event import GatewayInfo
-from mailexports_cli.local.queue_pump import QueuePump
-from mailexports_cli.local.resources import REGION
-from mailexports_cli.local.template import Resolver, functions, parameter_defaults
-from mailexports_cli.local.tls import TlsFiles, prepare_tls
+from mailexports.notify.ssrf import LOCAL_DEVELOPMENT, STRICT
+from mailexports_dev.local.demo import DemoTenant
+from mailexports_dev.local.execution_env import start_fork_server
+from mailexports_dev.local.function_pool import DEFAULT_LIMIT, FunctionPool
+from mailexports_dev.local.gateway import ApiServer, LocalApi
+from mailexports_dev.local.lambda_runtime import FunctionLoadError
+from mailexports_dev.local.moto_server import MotoServer
+from mailexports_dev.local.outbox import DEFAULT_OUTBOX, Outbox
+from mailexports_dev.local.proxy_event import GatewayInfo
+from mailexports_dev.local.queue_pump import QueuePump
+from mailexports_dev.local.resources import REGION
+from mailexports_dev.local.template import Resolver, functions, parameter_defaults
+from mailexports_dev.local.tls import TlsFiles, prepare_tls
 
 PREFIX = "mailexports-local"
 # Fake credentials: moto accepts any, and nothing here can reach real AWS with them.
@@ -67,8 +68,13 @@ class LocalStack:
     def __init__(self, options: StackOptions) -> None:
         self.options = options
         self.stage = parameter_defaults().get("Stage", "dev")
+        # The relaxation is injected into the functions' processes, never read from the service's settings.
+        webhook_policy = STRICT if options.strict_webhooks else LOCAL_DEVELOPMENT
         self.functions = [
-            FunctionPool(spec, limit=options.function_concurrency, name_prefix=PREFIX) for spec in functions()
+            FunctionPool(
+                spec, limit=options.function_concurrency, name_prefix=PREFIX, webhook_policy=webhook_policy
+            )
+            for spec in functions()
         ]
         self.api: ApiServer | None = None
         self.https_api: ApiServer | None = None
@@ -134,7 +140,7 @@ class LocalStack:
     def _create_resources(self, endpoint: str) -> Resolver:
         from mailexports import aws
         from mailexports.config import get_settings
-        from mailexports_cli.local.resources import create_resources
+        from mailexports_dev.local.resources import create_resources
 
         # A developer's own AWS settings must not leak into the stack.
         own = [name for name in os.environ if name.startswith("AWS_ENDPOINT_URL_")]
@@ -148,9 +154,7 @@ class LocalStack:
         }
         os.environ.update(aws_env)
         resolver, function_env = create_resources(prefix=PREFIX)
-        # Local only: lets a developer receive webhooks on http://localhost (unless --strict-webhooks).
-        insecure = "false" if self.options.strict_webhooks else "true"
-        self.env = {**aws_env, **function_env, "ALLOW_INSECURE_WEBHOOKS": insecure}
+        self.env = {**aws_env, **function_env}
         os.environ.update(self.env)
         os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon here
         aws.reset_clients()
@@ -268,7 +272,7 @@ def _remove_state(path: Path) -> None:
 
 
 def _demo_or_none(contacts: int) -> DemoTenant | None:
-    from mailexports_cli.local.demo import create_demo
+    from mailexports_dev.local.demo import create_demo
 
     try:
         return create_demo(contacts)

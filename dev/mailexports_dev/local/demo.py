@@ -36,8 +36,8 @@ class DemoTenant:
 def create_demo(contacts: int) -> DemoTenant:
     """Create the demo tenant and load `contacts` contacts' worth of generated data into it."""
     from mailexports.tenants.service import create_tenant
-    from mailexports_cli.generate import GenerateOptions, write_dataset
     from mailexports_cli.load import load_file
+    from mailexports_dev.generate import GenerateOptions, write_dataset
 
     tenant = create_tenant(DEMO_NAME, DEMO_USERNAME)
     with tempfile.TemporaryDirectory(prefix="mailexports-demo-") as directory:

@@ -14,7 +14,7 @@ from typing import Any
 
 import boto3
 
-from mailexports_cli.local.template import Resolver, function_environment, load_template, parameter_defaults
+from mailexports_dev.local.template import Resolver, function_environment, load_template, parameter_defaults
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

@@ -24,18 +24,18 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from mailexports_cli.local.outbox import DEFAULT_OUTBOX
+from mailexports_dev.local.outbox import DEFAULT_OUTBOX
 
 if TYPE_CHECKING:  # the runner imports moto: only `run` pays for that, not every other command
-    from mailexports_cli.local.demo import DemoTenant
-    from mailexports_cli.local.runner import LocalStack
+    from mailexports_dev.local.demo import DemoTenant
+    from mailexports_dev.local.runner import LocalStack
 
 # ---------------------------------------------------------------- console
 
 
 def banner(stack: LocalStack) -> str:
-    from mailexports_cli.local.resources import REGION
     from mailexports_cli.target import state_file
+    from mailexports_dev.local.resources import REGION
 
     assert stack.api is not None
     assert stack.https_api is not None
@@ -191,7 +191,7 @@ def _non_negative(text: str) -> int:
 
 def _cannot_listen(host: str, ports: list[tuple[str, int]]) -> str | None:
     """Why one of the ports cannot be listened on (all are held at once), or None."""
-    from mailexports_cli.local.moto_server import CannotListen, bind_listener
+    from mailexports_dev.local.moto_server import CannotListen, bind_listener
 
     held = []
     try:
@@ -206,7 +206,7 @@ def _cannot_listen(host: str, ports: list[tuple[str, int]]) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mailexports_cli.local.moto_server import CannotListen
+    from mailexports_dev.local.moto_server import CannotListen
 
     # Fail fast on a busy port, before the seconds it takes to import moto and the handlers.
     ports = [("API", args.api_port), ("HTTPS API", args.https_port), ("moto server", args.moto_port)]
@@ -215,7 +215,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {problem}", file=sys.stderr)
         return 2
 
-    from mailexports_cli.local.runner import LocalStack, StackAlreadyRunning, StackOptions
+    from mailexports_dev.local.runner import LocalStack, StackAlreadyRunning, StackOptions
 
     if args.state_file is not None:
         os.environ["MAILEXPORTS_STATE_FILE"] = str(args.state_file.expanduser().resolve())

@@ -19,9 +19,9 @@ from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit
 
-from mailexports_cli.local.lambda_runtime import Invocable, report_failure
-from mailexports_cli.local.moto_server import bind_listener, local_url
-from mailexports_cli.local.proxy_event import (
+from mailexports_dev.local.lambda_runtime import Invocable, report_failure
+from mailexports_dev.local.moto_server import bind_listener, local_url
+from mailexports_dev.local.proxy_event import (
     MAX_RESPONSE_BYTES,
     GatewayInfo,
     HttpRequest,
@@ -34,7 +34,7 @@ from mailexports_cli.local.proxy_event import (
     missing_authentication_token,
     response_from_proxy_result,
 )
-from mailexports_cli.local.routes import RouteTable
+from mailexports_dev.local.routes import RouteTable
 
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 # Dialects put credentials in the query (Selzy `api_key`, Copernica `access_token`): not in the log.

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from mailexports_cli.local.template import ApiRoute
+from mailexports_dev.local.template import ApiRoute
 
 
 @dataclass(frozen=True)

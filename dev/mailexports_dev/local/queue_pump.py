@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from mailexports_cli.local.lambda_runtime import Invocable, report_failure
-from mailexports_cli.local.resources import REGION
-from mailexports_cli.local.template import QueueSource
+from mailexports_dev.local.lambda_runtime import Invocable, report_failure
+from mailexports_dev.local.resources import REGION
+from mailexports_dev.local.template import QueueSource
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

@@ -24,8 +24,8 @@ from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any, Protocol
 
-from mailexports_cli.local.resources import ACCOUNT, REGION
-from mailexports_cli.local.template import FunctionSpec, load_template
+from mailexports_dev.local.resources import ACCOUNT, REGION
+from mailexports_dev.local.template import FunctionSpec, load_template
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
