@@ -29,9 +29,9 @@ from unittest import mock
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = {
     "memory_ratio": 1.1,  # 1M-record peak / 100k-record peak, at most
-    "vs_json": 0.5,  # exporter throughput / json.dumps throughput, at least
+    "vs_json": 0.9,  # exporter throughput / json.dumps throughput, at least
     "records_per_s": 100_000,  # exporter throughput, at least
-    "import_ratio": 1.5,  # handler import / bare boto3 import, at most
+    "import_ratio": 1.3,  # handler import / bare boto3 import, at most
 }
 
 
@@ -180,8 +180,10 @@ def bench_in_memory(rounds: int = 3) -> None:
         size = stored[fmt, compression] / 2**20
         name = f"exporter ({fmt}, {compression})"
         line = f"  {name:<26}{rate:>10,.0f} records/s  ({size:.1f} MiB)"
-        if compression == "none":
-            ratio = rate / floor_rate
+        ratio = rate / floor_rate
+        if (fmt, compression) == ("csv", "none"):  # DESIGN's target is JSON's; CSV's is shown beside it
+            line += f"; / json.dumps {ratio:.2f}"
+        elif compression == "none":
             line += (
                 f"; / json.dumps {ratio:.2f} (target >= {TARGETS['vs_json']}: {_verdict(ratio >= TARGETS['vs_json'])}); "
                 f"records/s target >= {TARGETS['records_per_s']:,}: {_verdict(rate >= TARGETS['records_per_s'])}"

@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mailexports.ingest.processor import SesEventIngest
-from mailexports.observability import logger, metrics, tracer
+from mailexports.observability import logger, metrics
 
 # A batch whose every record failed is reported like any other, not raised: SQS retries
 # the listed records and the DLQ alarm, not the error alarm, speaks for poison messages.
@@ -18,7 +18,6 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     outcome = SesEventIngest().ingest(SQSRecord(raw) for raw in event.get("Records", []))

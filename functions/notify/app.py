@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mailexports.notify.service import NotificationService
-from mailexports.observability import logger, metrics, tracer
+from mailexports.observability import logger, metrics
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
@@ -17,7 +17,6 @@ RESERVE_MS = 25_000
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     service = NotificationService()

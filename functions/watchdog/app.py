@@ -5,11 +5,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mailexports.exports.watchdog import Watchdog
-from mailexports.observability import MetricUnit, logger, metrics, tracer
+from mailexports.observability import MetricUnit, logger, metrics
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     report = Watchdog().sweep()

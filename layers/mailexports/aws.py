@@ -10,7 +10,9 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import boto3
+import botocore.session
 from botocore.config import Config
+from botocore.loaders import create_loader
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient, DynamoDBServiceResource
@@ -26,15 +28,34 @@ _CONFIG = Config(retries={"max_attempts": 8, "mode": "adaptive"}, max_pool_conne
 _S3_CONFIG = _CONFIG.merge(Config(signature_version="s3v4"))
 
 
+# Service models and endpoint data: pure data, read once per process and shared by every
+# session, so clients made after a reset (or a SnapStart restore) skip the JSON parsing.
+_LOADER = create_loader()
+
+
+def _session() -> boto3.session.Session:
+    """A session of its own (credentials are resolved afresh) over the shared loader."""
+    core = botocore.session.get_session()
+    core.register_component("data_loader", _LOADER)
+    session = boto3.session.Session(botocore_session=core)
+    _LOADER.search_paths[:] = list(dict.fromkeys(_LOADER.search_paths))  # boto3 appends its own
+    return session
+
+
 @cache
 def _client(name: str) -> Any:
     config = _S3_CONFIG if name == "s3" else _CONFIG
-    return boto3.session.Session().client(name, config=config)  # type: ignore[call-overload]
+    return _session().client(name, config=config)  # type: ignore[call-overload]
 
 
 @cache
 def _resource(name: str) -> Any:
-    return boto3.session.Session().resource(name, config=_CONFIG)  # type: ignore[call-overload]
+    return _session().resource(name, config=_CONFIG)  # type: ignore[call-overload]
+
+
+def client(name: str) -> Any:
+    """The process's client of AWS service `name` (the typed accessors below name theirs)."""
+    return _client(name)
 
 
 def dynamodb() -> DynamoDBClient:

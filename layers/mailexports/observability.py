@@ -1,4 +1,4 @@
-"""The one place that builds Powertools Logger, Tracer and Metrics."""
+"""The one place that builds Powertools Logger and Metrics (tracing: see README, "Cold starts")."""
 
 from __future__ import annotations
 
@@ -6,13 +6,12 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 SERVICE = "mailexports"
 
 logger = Logger(service=SERVICE)
-tracer = Tracer(service=SERVICE)
 metrics = Metrics(namespace="MailExports", service=SERVICE)
 
 # Reads and duplicates legitimately emit no metric; Powertools would warn on each.
@@ -30,4 +29,4 @@ def task_logging(task_uuid: str) -> Iterator[None]:
         logger.remove_keys(["task_uuid"])
 
 
-__all__ = ["SERVICE", "MetricUnit", "logger", "metrics", "task_logging", "tracer"]
+__all__ = ["SERVICE", "MetricUnit", "logger", "metrics", "task_logging"]
