@@ -13,10 +13,12 @@ from mailexports import opaque
 from mailexports.errors import NotFound, ValidationFailed
 from mailexports.marketing.reader import MarketingReader
 from mailexports.marketing.records import iso_ms
+from mailexports.marketing.tracking_listing import MAX_LIMIT
 from mailexports.marketing.views import TrackingPage
 
+__all__ = ["ACTIVITIES", "MAX_LIMIT", "tracking_page"]
+
 ACTIVITIES = {"opens": "open", "clicks": "click"}
-MAX_LIMIT = 500
 
 
 def _bad_cursor() -> ValidationFailed:

@@ -21,7 +21,7 @@ import pytest
 from mailexports.config import Settings
 from mailexports.errors import ValidationFailed
 from mailexports.marketing import keys
-from mailexports.marketing.reader import MarketingReader, encode_cursor
+from mailexports.marketing.reader import MarketingReader
 from mailexports.marketing.records import (
     DELIVERY_STATUS_OF,
     CampaignRecord,
@@ -35,6 +35,7 @@ from mailexports.marketing.records import (
     SurveyResponseRecord,
     iso_ms,
 )
+from mailexports.marketing.tracking_listing import encode_cursor
 from mailexports.marketing.writer import MarketingWriter
 
 TENANT = "tenant-a"
@@ -548,7 +549,7 @@ def test_segment_contacts_retries_unprocessed_keys(
         return answered
 
     monkeypatch.setattr(r._db, "batch_get_item", throttled)
-    monkeypatch.setattr("mailexports.marketing.reader.time.sleep", lambda _: None)
+    monkeypatch.setattr("mailexports.marketing.batches.time.sleep", lambda _: None)
     got = dumped(r.segment_contacts(SEGMENTS))
     assert got == expected_contacts(population, set(SEGMENTS), None)
     assert max(calls) == 100  # batches of BatchGetItem's maximum
