@@ -148,6 +148,7 @@ class MarketingReader:
         limit: int = tracking_listing.MAX_LIMIT,
         cursor: str | None = None,
     ) -> TrackingPage:
+        """`cursor` is a page's `next_cursor` (a position in the listing, not checked here)."""
         return tracking_listing.tracking_page(
-            self._shards, campaign_id, activity, created_since=created_since, limit=limit, cursor=cursor
+            self._shards, campaign_id, activity, created_since=created_since, limit=limit, after=cursor
         )
