@@ -123,7 +123,7 @@ class MarketingWriter:
             item = response.get("Item")
             if item is None:
                 return None
-            campaign_id = item["campaign_id"]["S"]
+            campaign_id = codec.required(item, "campaign_id")
             self._campaign_of_stat[stat_id] = campaign_id
         return campaign_id
 
@@ -253,7 +253,7 @@ class MarketingWriter:
         with gives_up("BatchGetItem"):
             items, _ = batch_get(self._client, self.table_name, request, attempts=self._max_attempts)
         return {
-            item["contact_id"]["S"]: {s["S"] for s in item.get("segments", {}).get("L", [])} for item in items
+            codec.required(item, "contact_id"): set(codec.plain_attr(item, "segments", [])) for item in items
         }
 
     def _put_mime(self, object_key: str, mime: str) -> None:
