@@ -217,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # The same pages again, from memory: what the reader itself costs, without moto.
     replay = MarketingReader(TENANT, table_name="replay", page_size=args.page_size, max_workers=args.workers)
-    replay._query = lambda request, start_key: pages[_page_key(request, start_key)]  # type: ignore[method-assign]
+    replay._shards.query = lambda request, start_key: pages[_page_key(request, start_key)]  # type: ignore[method-assign]
     alone, _, _, replayed = read_all(replay)
     assert replayed == digest, "the replay read other records"
     print(
@@ -234,13 +234,13 @@ def _page_key(request: Any, start_key: Any) -> str:
 def recording(reader: MarketingReader) -> dict[str, Any]:
     """Keep every page `reader` gets, by partition and start key, for a replay."""
     pages: dict[str, Any] = {}
-    query = reader._query
+    query = reader._shards.query
 
     def recorded(request: Any, start_key: Any) -> Any:
         pages[_page_key(request, start_key)] = page = query(request, start_key)
         return page
 
-    reader._query = recorded  # type: ignore[method-assign]
+    reader._shards.query = recorded  # type: ignore[method-assign]
     return pages
 
 

@@ -2,21 +2,29 @@
 
 The cursor handed out carries everything the next page needs (the reader's
 position, the `created_since` bound, the campaign and activity), so a client may
-follow it alone, and a cursor for one listing cannot page another.
+follow it alone, and a cursor for one listing cannot page another. Query
+parameters are checked here, each failure naming its parameter; the data layer
+(marketing/tracking_listing.py) trusts what it is given.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from mailexports import opaque
 from mailexports.errors import NotFound, ValidationFailed
 from mailexports.marketing.reader import MarketingReader
 from mailexports.marketing.records import iso_ms
+from mailexports.marketing.tracking_listing import MAX_LIMIT
 from mailexports.marketing.views import TrackingPage
 
+__all__ = ["ACTIVITIES", "MAX_LIMIT", "decode_position", "encode_position", "tracking_page"]
+
 ACTIVITIES = {"opens": "open", "clicks": "click"}
-MAX_LIMIT = 500
+# The reader's position (a gsi1sk, `{at}#{event_id}`), unpadded URL-safe base64 in the cursor.
+_POSITION_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,2048}")
+_POSITION = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z#.+", re.DOTALL)
 
 
 def _bad_cursor() -> ValidationFailed:
@@ -33,6 +41,36 @@ def _decode(cursor: str) -> dict[str, str | None]:
     if not isinstance(payload, dict) or not isinstance(payload.get("r"), str):
         raise _bad_cursor()
     return payload
+
+
+def _since(text: str | None) -> datetime | None:
+    """The `created_since` a cursor carries (aware, as it was written)."""
+    if not text:
+        return None
+    try:
+        since = datetime.fromisoformat(text)
+    except ValueError:
+        raise _bad_cursor() from None
+    if since.tzinfo is None:
+        raise _bad_cursor()
+    return since
+
+
+def encode_position(gsi1sk: str) -> str:
+    return opaque.b64encode(gsi1sk.encode())
+
+
+def decode_position(token: object) -> str:
+    """The gsi1sk a cursor's position stands for; anything else is the client's mistake."""
+    if not isinstance(token, str) or not _POSITION_TOKEN.fullmatch(token):
+        raise _bad_cursor()
+    try:
+        text = opaque.b64decode(token).decode()
+    except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
+        raise _bad_cursor() from None
+    if not _POSITION.fullmatch(text):
+        raise _bad_cursor()
+    return text
 
 
 def tracking_page(
@@ -59,14 +97,14 @@ def tracking_page(
         payload = _decode(cursor)
         if payload.get("c") != campaign_id or payload.get("a") != activity:
             raise _bad_cursor()
-        position = payload["r"]
-        since_text = payload.get("s")
-        created_since = datetime.fromisoformat(since_text) if since_text else None
+        position = decode_position(payload["r"])
+        created_since = _since(payload.get("s"))
     page = reader.tracking_page(
         campaign_id, ACTIVITIES[activity], created_since=created_since, limit=limit, cursor=position
     )
     if page.next_cursor is not None:
         since = iso_ms(created_since) if created_since else None
-        wrapped = opaque.encode_json({"r": page.next_cursor, "s": since, "c": campaign_id, "a": activity})
+        next_position = encode_position(page.next_cursor)
+        wrapped = opaque.encode_json({"r": next_position, "s": since, "c": campaign_id, "a": activity})
         page = page.model_copy(update={"next_cursor": wrapped})
     return page

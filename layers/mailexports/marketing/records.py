@@ -21,15 +21,7 @@ from pydantic import (
     TypeAdapter,
 )
 
-
-def _email(value: str) -> str:
-    local, at, domain = value.rpartition("@")
-    if not (local and at and domain) or any(c.isspace() for c in value):
-        raise ValueError("not an email address")
-    if len(local) > 64 or len(domain) > 255:  # RFC 5321's limits
-        raise ValueError("not an email address: the part before @ is at most 64 characters")
-    return value.lower()
-
+from mailexports.emails import normalized_email
 
 # `#` separates the parts of the store's keys, so an id may not contain it.
 Id = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[^#]+$")]
@@ -37,7 +29,7 @@ Id = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[^#]+$")]
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(lambda v: v.astimezone(UTC))]
 # Byte-exact text: records strip whitespace elsewhere, but a MIME message ends in CRLF.
 RawText = Annotated[str, StringConstraints(strip_whitespace=False)]
-Email = Annotated[str, Field(min_length=3, max_length=320), AfterValidator(_email)]
+Email = Annotated[str, Field(min_length=3, max_length=320), AfterValidator(normalized_email)]
 
 
 class _Record(BaseModel):

@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
 from mailexports.config import Settings
+from mailexports.emails import email_problem
 from mailexports.errors import ValidationFailed
 from mailexports.exports.requests import NotifyTarget
 from mailexports.notify.ssrf import RefusedTarget, Resolver, UnresolvableTarget, WebhookGuard, WebhookPolicy
 
-# One bare address (no display name, no list): dot-atom local part, a dotted domain.
-_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
-_DOMAIN_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
-
-
-def email_problem(address: str) -> str | None:
-    """Why `address` cannot receive the notification email, or None."""
-    if len(address) > 254:
-        return "the email address is longer than 254 characters"
-    local, at, domain = address.rpartition("@")
-    if not at or not local or not domain:
-        return "not an email address (expected name@example.com)"
-    if len(local) > 64 or not _LOCAL.fullmatch(local):
-        return "the part before @ is not a valid mailbox name"
-    labels = domain.split(".")
-    if len(labels) < 2 or not all(_DOMAIN_LABEL.fullmatch(label) for label in labels) or labels[-1].isdigit():
-        return "the part after @ is not a valid domain name"
-    return None
+__all__ = ["email_problem", "validate_notify_target"]
 
 
 def validate_notify_target(

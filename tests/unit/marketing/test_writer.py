@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 import pytest
 from boto3.dynamodb.conditions import Key
-from botocore.exceptions import ClientError
+from moto.core.models import botocore_stubber
 
 from mailexports.config import Settings
 from mailexports.marketing import keys
@@ -409,22 +409,26 @@ def test_unprocessed_items_are_sent_again(
 def test_throttling_is_backed_off_and_retried(
     writer: MarketingWriter, aws_stack: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_write, real_put = writer._client.batch_write_item, writer._client.put_item
+    """moto answers the first BatchWriteItem and PutItem with DynamoDB's throttling error;
+    botocore's retry mode (set once in mailexports.aws) sends them again."""
     throttled: list[str] = []
+    real = botocore_stubber.process_request
+    error = {
+        "__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
+        "message": "slow down",
+    }
 
-    def throttle_once(real: Any, name: str) -> Any:
-        def call(**kwargs: Any) -> Any:
-            if name not in throttled:
-                throttled.append(name)
-                error = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}
-                raise ClientError(error, name)  # type: ignore[arg-type]
-            return real(**kwargs)
+    def throttle_once(request: Any) -> Any:
+        target = request.headers.get("X-Amz-Target") or b""
+        name = (target.decode() if isinstance(target, bytes) else target).rpartition(".")[2]
+        if name in ("BatchWriteItem", "PutItem") and name not in throttled:
+            throttled.append(name)
+            return 400, {"Content-Type": "application/x-amz-json-1.0"}, json.dumps(error)
+        return real(request)
 
-        return call
-
-    monkeypatch.setattr(writer._client, "batch_write_item", throttle_once(real_write, "BatchWriteItem"))
-    monkeypatch.setattr(writer._client, "put_item", throttle_once(real_put, "PutItem"))
-    stats = writer.write([SEND, event("e-1", "delivery", "51", T0)])
+    monkeypatch.setattr(botocore_stubber, "process_request", throttle_once)
+    one_at_a_time = MarketingWriter(TENANT, max_workers=1)  # the batch write is sent before the put
+    stats = one_at_a_time.write([SEND, event("e-1", "delivery", "51", T0)])
 
     assert throttled == ["BatchWriteItem", "PutItem"]
     assert stats.status_updates == 1

@@ -1,0 +1,104 @@
+"""What a write is made of: one chunk's planned requests, the stats, the errors."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from mailexports.errors import DomainError
+from mailexports.marketing import codec
+from mailexports.marketing.batches import BatchIncomplete
+from mailexports.marketing.codec import MAX_ITEM_BYTES, Item, serialize_item
+from mailexports.marketing.records import EventRecord
+
+# What botocore reports once its own retries of a throttled request are spent.
+_THROTTLING = frozenset(
+    {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
+)
+
+
+class UnknownSend(DomainError):
+    """An event or message names a `stat_id` that no send record introduced."""
+
+    status = 422
+    code = "unknown_send"
+
+
+class UnstorableRecord(DomainError):
+    """A record that DynamoDB cannot hold (a number out of range, an item over 400 KB)."""
+
+    status = 422
+    code = "unstorable_record"
+
+
+class WriteFailed(DomainError):
+    """DynamoDB kept refusing (throttling) past every retry: nothing was dropped silently."""
+
+    status = 503
+    code = "write_failed"
+
+
+@dataclass
+class WriteStats:
+    """What one or more `write` calls did."""
+
+    records: Counter[str] = field(default_factory=Counter)  # records received, per kind
+    items_written: int = 0  # put requests (the same item written twice counts once per write)
+    items_deleted: int = 0  # segment memberships a re-imported contact left
+    mime_objects: int = 0  # MIME bodies kept in S3 instead of the item
+    status_updates: int = 0  # recipient statuses changed
+    status_unchanged: int = 0  # delivery events older than (or equal to) the stored status
+    retries: int = 0  # batches re-sent for their unprocessed items (botocore's retries are its own)
+
+    @property
+    def total_records(self) -> int:
+        return sum(self.records.values())
+
+    def add(self, other: WriteStats) -> WriteStats:
+        self.records.update(other.records)
+        self.items_written += other.items_written
+        self.items_deleted += other.items_deleted
+        self.mime_objects += other.mime_objects
+        self.status_updates += other.status_updates
+        self.status_unchanged += other.status_unchanged
+        self.retries += other.retries
+        return self
+
+
+@dataclass
+class Chunk:
+    """One chunk's requests, keyed by (pk, sk) so a key appears once (last record wins)."""
+
+    requests: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    mime: dict[str, str] = field(default_factory=dict)  # S3 key -> MIME
+    latest_status: dict[tuple[str, str], EventRecord] = field(default_factory=dict)
+    stats: WriteStats = field(default_factory=WriteStats)
+
+    def put(self, item: Item) -> None:
+        wire, size = serialize_item(item)
+        if size > MAX_ITEM_BYTES:
+            raise UnstorableRecord(f"item {item['pk']} {item['sk']} is {size:,} bytes; the limit is 400 KB")
+        self.requests[(item["pk"], item["sk"])] = {"PutRequest": {"Item": wire}}
+
+    def delete(self, key: Item) -> None:
+        self.requests[(key["pk"], key["sk"])] = {"DeleteRequest": {"Key": codec.key(key["pk"], key["sk"])}}
+
+
+@contextmanager
+def gives_up(request: str) -> Iterator[None]:
+    """DynamoDB refusing past botocore's retries (or `batches.py`'s re-sends) as WriteFailed."""
+    try:
+        yield
+    except BatchIncomplete as error:
+        raise WriteFailed(f"{error}; nothing was skipped silently") from None
+    except ClientError as error:
+        if error.response["Error"]["Code"] not in _THROTTLING:
+            raise
+        raise WriteFailed(
+            f"DynamoDB kept throttling {request} past every retry; nothing was skipped silently"
+        ) from None
