@@ -14,6 +14,8 @@ import botocore.session
 from botocore.config import Config
 from botocore.loaders import create_loader
 
+from mailexports.dynamodb_parser import DynamoDBParserFactory
+
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient, DynamoDBServiceResource
     from mypy_boto3_s3 import S3Client
@@ -33,10 +35,13 @@ _S3_CONFIG = _CONFIG.merge(Config(signature_version="s3v4"))
 _LOADER = create_loader()
 
 
-def _session() -> boto3.session.Session:
-    """A session of its own (credentials are resolved afresh) over the shared loader."""
+def _session(service: str) -> boto3.session.Session:
+    """A session of its own (credentials are resolved afresh) over the shared loader;
+    DynamoDB's sessions take read answers as plain JSON (mailexports.dynamodb_parser)."""
     core = botocore.session.get_session()
     core.register_component("data_loader", _LOADER)
+    if service == "dynamodb":
+        core.register_component("response_parser_factory", DynamoDBParserFactory())
     session = boto3.session.Session(botocore_session=core)
     _LOADER.search_paths[:] = list(dict.fromkeys(_LOADER.search_paths))  # boto3 appends its own
     return session
@@ -45,12 +50,12 @@ def _session() -> boto3.session.Session:
 @cache
 def _client(name: str) -> Any:
     config = _S3_CONFIG if name == "s3" else _CONFIG
-    return _session().client(name, config=config)  # type: ignore[call-overload]
+    return _session(name).client(name, config=config)  # type: ignore[call-overload]
 
 
 @cache
 def _resource(name: str) -> Any:
-    return _session().resource(name, config=_CONFIG)  # type: ignore[call-overload]
+    return _session(name).resource(name, config=_CONFIG)  # type: ignore[call-overload]
 
 
 def client(name: str) -> Any:
