@@ -128,7 +128,7 @@ def export_in_memory(records: int, *, fmt: str = "json", compression: str = "non
     with (
         mock.patch.dict(exporters.EXPORTERS, {ExportType.CAMPAIGN_ACTIVITY: InMemory()}),
         mock.patch("mailexports.aws.s3", return_value=s3),
-        mock.patch.object(worker.ExportWorker, "_enqueue_notification"),
+        mock.patch("mailexports.exports.messages.enqueue_notification"),
     ):
         started = time.process_time()
         worker.ExportWorker(store=store).handle(json.dumps({"task_uuid": "bench"}))  # type: ignore[arg-type]

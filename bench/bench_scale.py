@@ -1,0 +1,238 @@
+"""A scale model: how long a 20M-record and a 100 GB `campaign_activity` export take on AWS,
+and what they cost, from the hot path's CPU cost measured here and AWS's published limits.
+
+Measured on this machine: the CPU seconds per record of the worker's whole hot path,
+run by the real code: DynamoDB Query pages as HTTP JSON bodies (1 MB each, 16 shards),
+parsed by botocore's own JSON parser for Query, decoded by our codec, the shards merged,
+each contact's record serialized by the real worker and, for gzip, compressed. Only S3
+and the task store are stand-ins (they cost no CPU here; their limits are in the model).
+
+Every other input is a named constant with its source, printed beside the result, so a
+reader can check the arithmetic. Python uses one core per worker, so a worker is
+CPU-bound at 1 vCPU (1,769 MB of Lambda memory); more workers means fan-out by shard.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from unittest import mock
+
+from botocore.awsrequest import AWSResponse
+
+from bench.bench_exports import _CountingS3, _MemoryStore, _verdict
+
+EVENTS = 120_000  # opens and clicks of one send, about 2.2 per contact
+SHARDS = 16
+PAGE_BYTES = 1_000_000  # DynamoDB's page size for Query
+TARGETS = {"minutes_20m": 5.0, "minutes_100gb": 15.0, "dollars_per_million": 0.10}
+
+# ---- AWS inputs (us-east-1, x86; prices as AWS lists them, checked 2026-12) ----
+LAMBDA_MB_PER_VCPU = 1769  # Lambda docs: at 1,769 MB a function has the equivalent of one vCPU
+LAMBDA_WORKER_MB = 1769  # the model's worker size: one full vCPU for one Python thread
+LAMBDA_USD_PER_GB_S = 0.0000166667  # Lambda pricing, x86 duration
+LAMBDA_MAX_S = 900  # Lambda's timeout ceiling: a longer export continues in a new invocation
+DDB_USD_PER_MILLION_RRU = 0.125  # DynamoDB on-demand read request units
+DDB_BYTES_PER_HALF_RRU = 4096  # eventually consistent Query: 0.5 RRU per 4 KB read
+DDB_PARTITION_RCU = 3000  # DynamoDB: a partition serves at most 3,000 read units/s
+DDB_QUERY_LATENCY_S = 0.010  # a 1 MB Query page, typical single-digit to low double-digit ms
+S3_USD_PER_1000_PUT = 0.005  # S3 Standard PUT/POST (UploadPart, CreateMultipartUpload, Complete)
+S3_PART_BYTES = 8 * 1024 * 1024  # the worker's part size (EXPORT_PART_BYTES)
+S3_PUT_PER_S_PER_PREFIX = 3500  # S3: PUT requests per second per prefix
+LAMBDA_NETWORK_BYTES_PER_S = 75_000_000  # sustained S3 upload of one Lambda, conservative
+READ_AMPLIFICATION = 2.0  # the send's other events (sends, deliveries) read and filtered out
+
+
+def _wire_pages(count: int) -> dict[str, list[tuple[bytes, str | None]]]:
+    """Query response bodies per shard partition, in the sort order DynamoDB returns."""
+    from mailexports.marketing import keys
+
+    by_pk: dict[str, list[dict[str, Any]]] = {}
+    start = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
+    for n in range(count):
+        contact_id = str(100_000 + n * 5 // 11)  # 11 events per 5 contacts
+        kind = "open" if n % 3 else "click"
+        at = start + timedelta(seconds=n)
+        item = {
+            "sk": {"S": keys.event_sk(contact_id, at, f"e-{n:08d}")},
+            "contact_id": {"S": contact_id},
+            "email": {"S": f"user{contact_id}@example.com"},
+            "type": {"S": kind},
+            "at": {"S": at.strftime("%Y-%m-%dT%H:%M:%S.000Z")},
+            "ip": {"S": f"198.51.{n % 256}.{n % 251}"},
+            "user_agent": {"S": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/126"},
+        }
+        if kind == "click":
+            item["url"] = {"S": f"https://example.com/sale/item/{n % 97}?utm_source=newsletter"}
+        pk = keys.events_pk("bench", "981", keys.shard_of(contact_id))
+        by_pk.setdefault(pk, []).append(item)
+    pages: dict[str, list[tuple[bytes, str | None]]] = {}
+    for pk, items in by_pk.items():
+        items.sort(key=lambda item: item["sk"]["S"])
+        pages[pk] = []
+        chunk: list[dict[str, Any]] = []
+        size = 0
+        for item in items:
+            chunk.append(item)
+            size += len(json.dumps(item))
+            if size >= PAGE_BYTES:
+                pages[pk].append((_body(chunk, more=True, pk=pk), chunk[-1]["sk"]["S"]))
+                chunk, size = [], 0
+        pages[pk].append((_body(chunk, more=False, pk=pk), None))
+    return pages
+
+
+def _body(items: list[dict[str, Any]], *, more: bool, pk: str) -> bytes:
+    page: dict[str, Any] = {"Count": len(items), "ScannedCount": len(items), "Items": items}
+    if more:
+        page["LastEvaluatedKey"] = {"pk": {"S": pk}, "sk": items[-1]["sk"]}
+    return json.dumps(page).encode()
+
+
+class _RawBody:
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._body
+
+
+def _answer_queries(pages: dict[str, list[tuple[bytes, str | None]]]) -> Any:
+    """A `before-send` hook: the real client builds, signs and parses every Query; only
+    the network is replaced, by the prepared page the request asks for."""
+    following: dict[tuple[str, str | None], int] = {}
+
+    def answer(request: Any, **_: Any) -> AWSResponse:
+        params = json.loads(request.body)
+        pk = params["ExpressionAttributeValues"][":pk"]["S"]
+        start = params.get("ExclusiveStartKey")
+        index = following.get((pk, start["sk"]["S"] if start else None), 0)
+        body, last_sk = pages.get(pk, [(_body([], more=False, pk=pk), None)])[index]
+        if last_sk is not None:
+            following[(pk, last_sk)] = index + 1
+        headers = {"x-amzn-RequestId": "bench", "Content-Type": "application/x-amz-json-1.0"}
+        return AWSResponse(request.url, 200, headers, _RawBody(body))
+
+    return answer
+
+
+def hot_path_seconds(compression: str) -> tuple[float, int, int]:
+    """CPU seconds, records and stored bytes of one real campaign_activity export."""
+    from mailexports import aws
+    from mailexports.exports import worker
+    from mailexports.exports.requests import ExportType
+    from mailexports.exports.task import ExportTask
+
+    pages = _wire_pages(EVENTS)
+    aws.reset_clients()
+    db = aws.dynamodb()
+    db.meta.events.register("before-send.dynamodb.Query", _answer_queries(pages))
+    task = ExportTask(
+        task_uuid="bench",
+        tenant_id="bench",
+        task_type=ExportType.CAMPAIGN_ACTIVITY,
+        params={"stat_id": "981"},
+        format="json",
+        compression=compression,
+        created_at=datetime.now(UTC),
+    )
+    s3, store = _CountingS3(), _MemoryStore(task)
+    with (
+        mock.patch("mailexports.aws.s3", return_value=s3),
+        mock.patch("mailexports.exports.messages.enqueue_notification"),
+    ):
+        started = time.process_time()
+        worker.ExportWorker(store=store).handle(json.dumps({"task_uuid": "bench"}))  # type: ignore[arg-type]
+        elapsed = time.process_time() - started
+    assert store.task.status == "completed", store.task.status
+    return elapsed, store.task.progress.records, s3.stored
+
+
+def _model(
+    name: str, records: float, stored_bytes: float, cpu_per_record: float, raw_per_record: float
+) -> None:
+    read_bytes = records * raw_per_record * READ_AMPLIFICATION
+    cpu_s = records * cpu_per_record
+    # Throughput ceilings of one worker, and of the table (16 partitions read in parallel).
+    read_s_one = read_bytes / PAGE_BYTES * DDB_QUERY_LATENCY_S / SHARDS  # 16 shard readers overlap
+    partition_bytes_per_s = DDB_PARTITION_RCU * 2 * DDB_BYTES_PER_HALF_RRU
+    read_s_table = read_bytes / (partition_bytes_per_s * SHARDS)
+    upload_s_one = stored_bytes / LAMBDA_NETWORK_BYTES_PER_S
+    parts = math.ceil(stored_bytes / S3_PART_BYTES)
+    print(
+        f"  {name}: {records:,.0f} records, {stored_bytes / 1e9:,.1f} GB written, {read_bytes / 1e9:,.1f} GB read"
+    )
+    for workers in (1, 4, SHARDS):
+        seconds = max(cpu_s / workers, read_s_one / workers, read_s_table, upload_s_one / workers)
+        invocations = math.ceil(seconds / (LAMBDA_MAX_S - 60))  # continuations keep a minute in reserve
+        lambda_usd = workers * seconds * LAMBDA_WORKER_MB / 1024 * LAMBDA_USD_PER_GB_S
+        ddb_usd = read_bytes / DDB_BYTES_PER_HALF_RRU * 0.5 / 1e6 * DDB_USD_PER_MILLION_RRU
+        s3_usd = (parts + 2 * workers) / 1000 * S3_USD_PER_1000_PUT
+        per_million = (lambda_usd + ddb_usd + s3_usd) / (records / 1e6)
+        print(
+            f"    {workers:>2} worker{'s' if workers > 1 else ' '}: {seconds / 60:6.1f} min "
+            f"({invocations} invocation{'s' if invocations > 1 else ''} each), "
+            f"${lambda_usd + ddb_usd + s3_usd:,.2f} = ${per_million:.4f} per million records "
+            f"(Lambda ${lambda_usd:,.2f}, DynamoDB ${ddb_usd:,.2f}, S3 ${s3_usd:,.2f})"
+        )
+    best = max(cpu_s / SHARDS, read_s_one / SHARDS, read_s_table, upload_s_one / SHARDS) / 60
+    target = TARGETS["minutes_20m"] if name.startswith("20M") else TARGETS["minutes_100gb"]
+    print(f"    fastest ({SHARDS} workers): {best:.1f} min, target <= {target}: {_verdict(best <= target)}")
+
+
+def main() -> None:
+    for name, value in {
+        "TASKS_TABLE": "bench",
+        "TENANTS_TABLE": "bench",
+        "MARKETING_TABLE": "bench",
+        "EXPORTS_BUCKET": "bench",
+        "DATA_BUCKET": "bench",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "bench",  # requests are signed, never sent
+        "AWS_SECRET_ACCESS_KEY": "bench",
+    }.items():
+        os.environ.setdefault(name, value)
+    plain_s, records, plain_bytes = hot_path_seconds("none")
+    gzip_s, _, gzip_bytes = hot_path_seconds("gzip")
+    raw_per_record = sum(len(body) for ps in _wire_pages(EVENTS).values() for body, _ in ps) / records
+    print(
+        f"hot path on this machine ({EVENTS:,} events -> {records:,} contact records, {SHARDS} shards, "
+        f"1 MB pages through the real DynamoDB client, merged, serialized by the real worker):"
+    )
+    for label, seconds, stored in (("json", plain_s, plain_bytes), ("json+gzip", gzip_s, gzip_bytes)):
+        print(
+            f"  {label:<9} {seconds / records * 1e6:6.1f} us CPU per record, {records / seconds:,.0f} records/s, "
+            f"{stored / records:,.0f} bytes per record written"
+        )
+    print("model inputs (each a named constant in bench/bench_scale.py with its source):")
+    for constant in (
+        "LAMBDA_MB_PER_VCPU", "LAMBDA_WORKER_MB", "LAMBDA_USD_PER_GB_S", "LAMBDA_MAX_S",
+        "DDB_USD_PER_MILLION_RRU", "DDB_BYTES_PER_HALF_RRU", "DDB_PARTITION_RCU", "DDB_QUERY_LATENCY_S",
+        "S3_USD_PER_1000_PUT", "S3_PART_BYTES", "S3_PUT_PER_S_PER_PREFIX", "LAMBDA_NETWORK_BYTES_PER_S",
+        "READ_AMPLIFICATION",
+    ):  # fmt: skip
+        print(f"  {constant} = {globals()[constant]:,}")
+    print(f"  wire bytes per record read = {raw_per_record:,.0f} (measured above)")
+    cpu = gzip_s / records  # the slower of the two: compression on
+    per_record = gzip_bytes / records
+    _model("20M-record export (json+gzip)", 20e6, 20e6 * per_record, cpu, raw_per_record)
+    # 100 GB of uncompressed JSON file: the record count follows from the measured record size.
+    records_100gb = 100e9 / (plain_bytes / records)
+    _model("100 GB export (json)", records_100gb, 100e9, plain_s / records, raw_per_record)
+    _fan_out_note(records, plain_s)
+
+
+def _fan_out_note(records: int, seconds: float) -> None:
+    print(
+        f"  (one worker's rate here: {records / seconds:,.0f} records/s; the model divides the CPU time by "
+        f"the workers, which fan-out by shard makes possible: each worker reads its own partitions)"
+    )
+
+
+if __name__ == "__main__":
+    main()
