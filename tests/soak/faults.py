@@ -3,13 +3,14 @@
 - `Redeliverer`: SQS is at-least-once, so it sends copies of ExportQueue messages (just
   after submit and after the task finished) and of NotifyQueue's first attempt, straight
   to the stack's moto queues.
-- `WorkerKiller`: SIGKILLs a WorkerFunction execution environment while it is busy (an
-  export running in it), as a crashed Lambda; the stack's function pool starts a new one
-  at the next message. The stack's own log names each environment's pid at its cold start.
+- `WorkerKiller`: when the tasks table shows an export `processing`, SIGKILLs every live
+  WorkerFunction execution environment (so certainly the one running that export), as
+  crashed Lambdas; the stack's function pool starts new ones at the next message. The
+  stack's own log names each environment's pid at its cold start.
 - `WatchdogClock`: plays EventBridge Scheduler for WatchdogFunction (the local stack runs
   no schedules): it sweeps every few seconds with a short heartbeat limit, so a task whose
   worker was killed is re-driven within the run instead of after five minutes.
-- The webhook outage is `FlakyReceiver.failing`, set and cleared by the runner.
+- The webhook outage is `FlakyReceiver`'s: down for a while from its first delivery.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from mailexports.config import Settings
 from mailexports.exports.messages import NotifyMessage, message_body, notify_body
@@ -67,15 +69,17 @@ class Redeliverer:
 
 @dataclass
 class Kill:
-    pid: int
+    pids: list[int]
+    tasks: list[str]  # the exports that were processing when their workers died
     at: float
 
 
 @dataclass
 class WorkerKiller:
-    """Kills `count` busy worker environments, the first after `first_after` s, then every `every` s."""
+    """Kills the workers `count` times mid-export, the first after `first_after` s, then every `every` s."""
 
     stack_log: Path
+    stack_env: dict[str, str]
     count: int
     first_after: float
     every: float
@@ -100,24 +104,31 @@ class WorkerKiller:
     def _run(self) -> None:
         if self._stopping.wait(self.first_after):
             return
-        while len(self.kills) < self.count and not self._stopping.is_set():
-            pid = self._busy_worker()
-            if pid is None:
+        dynamodb = client(self.stack_env, "dynamodb")
+        while len(self.kills) < self.count and not self._stopping.wait(0.05):
+            processing = processing_tasks(dynamodb, self.stack_env["TASKS_TABLE"])
+            pids = [pid for pid in self.worker_pids() if is_environment(pid)]
+            if not processing or not pids:
                 continue
-            os.kill(pid, signal.SIGKILL)
-            self.kills.append(Kill(pid, time.monotonic()))
-            print(f"[soak] killed WorkerFunction environment pid {pid} mid-export", flush=True)
+            for pid in pids:
+                os.kill(pid, signal.SIGKILL)
+            self.kills.append(Kill(pids, processing, time.monotonic()))
+            print(
+                f"[soak] killed WorkerFunction environments {pids} while {processing} processing", flush=True
+            )
             self._stopping.wait(self.every)
 
-    def _busy_worker(self) -> int | None:
-        """A live worker environment using CPU right now (an idle one waits on its pipe)."""
-        before = {pid: cpu_ticks(pid) for pid in self.worker_pids() if is_environment(pid)}
-        time.sleep(0.05)
-        for pid, ticks in before.items():
-            now = cpu_ticks(pid)
-            if ticks is not None and now is not None and now > ticks:
-                return pid
-        return None
+
+def processing_tasks(dynamodb: Any, table: str) -> list[str]:
+    """The tasks whose export is running now (a harness may scan; the service never does)."""
+    found = dynamodb.scan(
+        TableName=table,
+        FilterExpression="#s = :p",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":p": {"S": "processing"}},
+        ProjectionExpression="task_uuid",
+    )
+    return [item["task_uuid"]["S"] for item in found.get("Items", [])]
 
 
 def is_environment(pid: int) -> bool:
@@ -126,14 +137,6 @@ def is_environment(pid: int) -> bool:
         return b"forkserver" in Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return False
-
-
-def cpu_ticks(pid: int) -> int | None:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return int(fields[11]) + int(fields[12])  # utime + stime
 
 
 class WatchdogClock:

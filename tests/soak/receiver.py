@@ -1,5 +1,5 @@
-"""The webhook receiver the soak's tasks notify: a real HTTP server on 127.0.0.1 that
-answers 503 while `failing` is set (the outage the harness injects) and 200 otherwise,
+"""The webhook receiver the soak's tasks notify: a real HTTP server on 127.0.0.1 that is
+down (answers 503) for `outage_seconds` from the first delivery it sees, then answers 200,
 and records every request with the answer it got."""
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ class Hit:
 
 
 class FlakyReceiver:
-    def __init__(self) -> None:
+    def __init__(self, outage_seconds: float) -> None:
         self.hits: list[Hit] = []
-        self.failing = threading.Event()
+        self.outage_seconds = outage_seconds
+        self.first_hit_at: float | None = None
         self._lock = threading.Lock()
         receiver = self
 
@@ -32,11 +33,15 @@ class FlakyReceiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                status = 503 if receiver.failing.is_set() else 200
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                hit = Hit(self.path, headers.get("webhook-id", ""), headers, body, status, time.monotonic())
                 with receiver._lock:
-                    receiver.hits.append(hit)
+                    at = time.monotonic()
+                    receiver.first_hit_at = receiver.first_hit_at or at
+                    down = at - receiver.first_hit_at < receiver.outage_seconds
+                    status = 503 if down else 200
+                    receiver.hits.append(
+                        Hit(self.path, headers.get("webhook-id", ""), headers, body, status, at)
+                    )
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

@@ -4,7 +4,6 @@ and the figures. `run_soak` returns a report; `SoakReport.problems` empty means 
 from __future__ import annotations
 
 import math
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,8 +34,7 @@ class SoakOptions:
     kills: int = 3
     first_kill_after: float = 4.0
     kill_every: float = 8.0
-    outage_after: float = 2.0  # the webhook receiver answers 503 from then ...
-    outage_seconds: float = 15.0  # ... for this long
+    outage_seconds: float = 15.0  # the webhook receiver answers 503 this long from its first delivery
     stale_seconds: int = 30  # the watchdog's heartbeat limit (production: 300)
     sweep_every: float = 3.0
     deadline_seconds: float = 420.0
@@ -76,9 +74,11 @@ def run_soak(stack: RunningStack, options: SoakOptions, workdir: Path) -> SoakRe
         report.say(
             f"{len(tenants)} tenants, {options.contacts} contacts each, loaded in {time.monotonic() - began:.1f} s"
         )
-        with FlakyReceiver() as receiver:
+        with FlakyReceiver(options.outage_seconds) as receiver:
             redeliverer = Redeliverer(env)
-            killer = WorkerKiller(stack.log_file, options.kills, options.first_kill_after, options.kill_every)
+            killer = WorkerKiller(
+                stack.log_file, env, options.kills, options.first_kill_after, options.kill_every
+            )
             watchdog = WatchdogClock(options.sweep_every)
             variants = every_variant()
             jobs = [
@@ -98,15 +98,12 @@ def run_soak(stack: RunningStack, options: SoakOptions, workdir: Path) -> SoakRe
             for paging in pagings:
                 clients.work.put(paging)
             all_pagings = [p for p in list(clients.work.queue) if isinstance(p, Paging)]
-            outage = threading.Timer(options.outage_after, receiver.failing.set)
-            recovery = threading.Timer(options.outage_after + options.outage_seconds, receiver.failing.clear)
-            for fault in (redeliverer, killer, watchdog, outage, recovery):
+            for fault in (redeliverer, killer, watchdog):
                 fault.start()
             clients.run(options.clients)
             files_done = time.monotonic() - began
             killer.stop()
             _wait_for_notifications(receiver, jobs, began + options.deadline_seconds + 60)
-            recovery.join()
             watchdog.stop()
             redeliverer.stop()
             _figures(
@@ -168,8 +165,9 @@ def _figures(
     report.say(f"429 answers waited out: {dict(clients.timings.throttled) or 'none'}")
     report.say(
         f"faults: {redeliverer.sent['export']} duplicate ExportQueue and {redeliverer.sent['notify']} "
-        f"duplicate NotifyQueue messages; {len(killer.kills)} workers killed mid-export, "
-        f"watchdog re-drove {len(set(watchdog.redriven))} task(s); webhook receiver answered "
+        f"duplicate NotifyQueue messages; workers killed {len(killer.kills)} time(s) while "
+        f"{sum(len(k.tasks) for k in killer.kills)} export(s) ran, which the watchdog re-drove: "
+        f"{len({t for k in killer.kills for t in k.tasks} & set(watchdog.redriven))}; webhook receiver answered "
         f"{sum(h.status >= 500 for h in hits)} x 503 during a {options.outage_seconds:.0f} s outage"
     )
     report.say(
@@ -189,7 +187,8 @@ def _fault_problems(
     problems = []
     if len(killer.kills) < options.kills:
         problems.append(f"only {len(killer.kills)} of {options.kills} workers were killed (none busy?)")
-    if killer.kills and len(killer.worker_pids()) <= len(killer.kills):
+    killed = sum(len(kill.pids) for kill in killer.kills)
+    if killer.kills and len(killer.worker_pids()) <= killed:
         problems.append("no WorkerFunction environment was started after the kills")
     if not any(h.status >= 500 for h in receiver.snapshot()):
         problems.append("the webhook outage refused no delivery (it came too late or too early)")

@@ -68,9 +68,8 @@ class Variant:
                 f"{api}/pinpointe/apijson.php",
                 json=pinpointe_request(self.export_type, tenant, hook),
             )
-            assert answer.status_code == 200 and answer.json().get("status") == "SUCCESS", (
-                f"{self.name}: {answer.text}"
-            )
+            assert answer.status_code == 200, f"{self.name}: {answer.status_code} {answer.text}"
+            assert answer.json().get("status") == "SUCCESS", f"{self.name}: {answer.text}"
             job = str(answer.json()["data"])
             return job, job
         if self.dialect == "selzy":
@@ -81,7 +80,8 @@ class Variant:
                 answer = call(session, timings, "submit", "GET", f"{url}?{urlencode(form)}")
             else:
                 answer = call(session, timings, "submit", "POST", url, data=form)
-            assert answer.status_code == 200 and "result" in answer.json(), f"{self.name}: {answer.text}"
+            assert answer.status_code == 200, f"{self.name}: {answer.status_code} {answer.text}"
+            assert "result" in answer.json(), f"{self.name}: {answer.text}"
             task_uuid = answer.json()["result"]["task_uuid"]
             return task_uuid, task_uuid
         query = urlencode({"access_token": tenant.api_key, "report": hook})
@@ -114,8 +114,9 @@ class Variant:
             answer = call(
                 session, timings, "status", "GET", f"{api}/selzy/en/api/async/getTaskResult?{query}"
             )
+            assert answer.status_code == 200, f"{self.name}: status {answer.status_code} {answer.text}"
             result = answer.json().get("result")
-            assert answer.status_code == 200 and result, f"{self.name}: {answer.text}"
+            assert result, f"{self.name}: {answer.text}"
             assert result["status"] in ("new", "processing", "completed"), f"{self.name}: {result}"
             if result["status"] != "completed":
                 return None
@@ -226,7 +227,8 @@ def every_variant() -> list[Variant]:
             for compression in ("none", "gzip"):
                 name = f"v1 {export_type} {fmt}" + (" gzip" if compression == "gzip" else "")
                 variants.append(Variant(name, "canonical", export_type, fmt, compression))
-    return variants + [
+    return [
+        *variants,
         Variant("pinpointe 000 activity", "pinpointe", "campaign_activity"),
         Variant("pinpointe 001 segment", "pinpointe", "segment_contacts"),
         Variant("selzy delivery (GET)", "selzy", "campaign_delivery", method="GET"),
