@@ -106,7 +106,11 @@ class WorkerKiller:
             return
         dynamodb = client(self.stack_env, "dynamodb")
         while len(self.kills) < self.count and not self._stopping.wait(0.05):
-            processing = processing_tasks(dynamodb, self.stack_env["TASKS_TABLE"])
+            # A task stranded by an earlier kill stays `processing` until the watchdog: not running.
+            stranded = {task for kill in self.kills for task in kill.tasks}
+            processing = [
+                t for t in processing_tasks(dynamodb, self.stack_env["TASKS_TABLE"]) if t not in stranded
+            ]
             pids = [pid for pid in self.worker_pids() if is_environment(pid)]
             if not processing or not pids:
                 continue
