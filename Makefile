@@ -94,6 +94,10 @@ build: install ## sam build (no container)
 bench: install ## Run the benchmarks and print their figures
 	$(BIN)/python -m bench
 
+.PHONY: soak
+soak: install ## Soak the local stack (loopback, ~2-5 min): 20 clients, 200 exports, injected faults
+	$(BIN)/python -m tests.soak
+
 .PHONY: clean
 clean: ## Remove the virtual environments and build output
 	rm -rf $(VENV) .tools .aws-sam .mypy_cache .ruff_cache .pytest_cache
