@@ -80,11 +80,12 @@ def assume(
 ) -> S3Client:
     """An S3 client acting as the customer's role (ExternalId = the tenant id)."""
     settings = settings or get_settings()
-    role_name = destination.role_arn.rsplit("/", 1)[-1]
-    if not role_name.startswith(settings.destination_role_prefix):
+    # The same rule as the IAM policy's Resource (role/<prefix>*, no path): refused here first,
+    # with a clear reason, instead of as AccessDenied.
+    if not destination.role_arn.split(":role/", 1)[-1].startswith(settings.destination_role_prefix):
         raise _refused(
             "destination.role_arn",
-            f"the role's name must begin with {settings.destination_role_prefix!r}: "
+            f"the role's name must begin with {settings.destination_role_prefix!r} (and have no path): "
             "the service may assume no other roles",
         )
     try:
