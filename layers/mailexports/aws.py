@@ -87,6 +87,19 @@ def secrets_manager() -> Any:
     return _client("secretsmanager")
 
 
+def s3_with_credentials(credentials: dict[str, Any]) -> S3Client:
+    """An S3 client acting with temporary credentials (an assumed role); never cached, since
+    the credentials belong to one task and expire."""
+    client: S3Client = _session().client(
+        "s3",
+        config=_S3_CONFIG,
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
+    return client
+
+
 def reset_clients() -> None:
     """Forget cached clients (tests switch endpoints and credentials between cases)."""
     _client.cache_clear()

@@ -37,6 +37,11 @@ class Settings(BaseModel):
     export_max_receives: int = Field(default=5, ge=1, alias="EXPORT_MAX_RECEIVES")
     # A processing task whose heartbeat is older than this is taken over or re-driven.
     heartbeat_stale_seconds: int = Field(default=300, ge=30, alias="HEARTBEAT_STALE_SECONDS")
+    # Customer destinations: the service assumes only roles whose name begins with this
+    # (template parameter DestinationRolePrefix; the IAM policy grants no other).
+    destination_role_prefix: str = Field(
+        default="mailexports-destination-", min_length=1, alias="DESTINATION_ROLE_PREFIX"
+    )
     watchdog_max_redrives: int = Field(default=3, ge=0, alias="WATCHDOG_MAX_REDRIVES")
 
     @classmethod

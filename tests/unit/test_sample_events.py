@@ -32,6 +32,8 @@ EXPECTED_STATUS = {
     "submit/create_export.json": 202,
     "submit/create_export_csv.json": 202,
     "submit/create_export_invalid.json": 400,
+    # The sample's customer bucket does not exist here: a 422 naming destination.bucket.
+    "submit/create_export_destination.json": 422,
     "submit/cancel_export.json": 200,
     "status/get_export.json": 200,
     "status/list_exports.json": 200,

@@ -23,8 +23,9 @@ import requests
 
 from mailexports_cli.client import connection
 from mailexports_cli.client.api import ApiClient
+from mailexports_cli.client.destination import in_customer_bucket, parse_destination
 from mailexports_cli.client.download import Downloaded, check_writable, download_task
-from mailexports_cli.client.errors import ClientError, ExitCode, TaskUnsuccessful
+from mailexports_cli.client.errors import ClientError, ExitCode, TaskUnsuccessful, UsageError
 from mailexports_cli.client.params import parse_params
 from mailexports_cli.client.states import FINISHED
 
@@ -72,6 +73,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     export.add_argument(
         "--idempotency-key", metavar="K", help="submitting again with K returns the same task"
     )
+    export.add_argument(
+        "--destination", metavar="S3_URL",
+        help="write the file(s) into your own bucket, s3://bucket/prefix (needs --role-arn)",
+    )  # fmt: skip
+    export.add_argument(
+        "--role-arn", metavar="ARN",
+        help="the role the service assumes to write there (its trust requires ExternalId = your tenant id)",
+    )  # fmt: skip
     export.add_argument("--wait", action="store_true", help="show progress until the export finishes")
     export.add_argument(
         "--output", type=Path, metavar="FILE",
@@ -133,6 +142,11 @@ def submit_body(args: argparse.Namespace) -> dict[str, Any]:
         body["notify"] = {"type": "email", "value": args.notify_email}
     elif args.notify_webhook:
         body["notify"] = {"type": "webhook", "value": args.notify_webhook}
+    destination = parse_destination(args.destination, args.role_arn)
+    if destination is not None:
+        if args.output is not None:
+            raise UsageError("--output cannot be used with --destination: the file goes to your bucket")
+        body["destination"] = destination
     return body
 
 
@@ -151,6 +165,8 @@ def run_export(args: argparse.Namespace) -> int:
               file=sys.stderr)  # fmt: skip
         return 130
     ensure_completed(task)
+    for location in in_customer_bucket(task):
+        print(location, file=sys.stderr)
     if args.output is not None:
         _download(client.task(task["task_uuid"]).body, args.output)  # a fresh read signs fresh URLs
     return ExitCode.OK
@@ -232,5 +248,7 @@ def run_download(args: argparse.Namespace) -> int:
     check_writable(args.output)
     task = _client(args).task(args.task_uuid).body
     ensure_completed(task)
+    if locations := in_customer_bucket(task):
+        raise UsageError(f"the export wrote its files to your bucket: {' '.join(locations)}")
     _download(task, args.output)
     return ExitCode.OK

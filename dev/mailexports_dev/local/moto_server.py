@@ -86,6 +86,10 @@ class MotoServer:
         return local_url(self._host, self._server.port)
 
     def start(self) -> None:
+        # Customer destinations rely on IAM refusing roles that do not trust us; moto does not.
+        from mailexports_dev.local.role_trust import enforce_role_trust
+
+        enforce_role_trust()
         self._thread.start()
 
     def stop(self) -> None:

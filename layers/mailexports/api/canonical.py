@@ -26,7 +26,7 @@ from mailexports.exports.lifecycle import TaskLifecycle
 from mailexports.exports.submit import ExportSubmitter
 from mailexports.exports.task import TaskStatus
 from mailexports.exports.task_store import DynamoTaskStore, TransitionRefused
-from mailexports.exports.task_view import effective_status, presigned_url, task_view
+from mailexports.exports.task_view import destination_url, effective_status, presigned_url, task_view
 from mailexports.exports.tracking import tracking_page
 from mailexports.observability import MetricUnit, metrics
 from mailexports.tenants.models import Tenant
@@ -143,6 +143,7 @@ def list_exports(
 @status_router.get(
     "/v1/exports/<task_uuid>/download",
     summary="Download a completed export's (first) file",
+    description="409 when the task wrote its files to your own bucket (`destination`): read them there.",
     security=KEYED,
     responses=answers(302, "Redirect to a freshly signed URL.", errors=(401, 404, 409), headers=_REDIRECT),
 )
@@ -152,6 +153,9 @@ def download_export(request: Request, task_uuid: TaskId) -> Response[None]:
     status = effective_status(task)
     if status is not TaskStatus.COMPLETED or not task.files:
         raise Conflict(f"task {task_uuid} has no file to download (status {status})")
+    if (location := destination_url(task, task.files[0])) is not None:
+        # We hold no credentials for the customer's bucket and keep none: they read it themselves.
+        raise Conflict(f"task {task_uuid} wrote its files to your bucket: {location}")
     return Response(
         status_code=302, headers={"Location": presigned_url(task.files[0]), "Cache-Control": "no-store"}
     )

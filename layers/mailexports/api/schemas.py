@@ -18,6 +18,7 @@ from mailexports.exports.requests import (
     ContactDataParams,
     ExportRequest,
     ExportType,
+    S3Destination,
     SegmentContactsParams,
 )
 from mailexports.exports.task import NotificationAttempt, Progress, TaskError, TaskStatus
@@ -73,7 +74,10 @@ class ErrorResponse(BaseModel):
 class FileView(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: str | None = Field(description="Short-lived signed URL, signed afresh at every read.")
+    url: str | None = Field(
+        description="Short-lived signed URL, signed afresh at every read; for a task with a "
+        "`destination`, the file's `s3://bucket/key` in your bucket."
+    )
     download_link: str | None = Field(
         description="`/v1/downloads/{token}` link valid until the file expires."
     )
@@ -109,6 +113,7 @@ class TaskView(BaseModel):
     files: list[FileView]
     file_to_download: str | None
     expires_at: str | None
+    destination: S3Destination | None = None
     error: TaskError | None = None
     notification: NotificationView | None = None
 

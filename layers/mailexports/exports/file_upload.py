@@ -18,12 +18,15 @@ from __future__ import annotations
 import hashlib
 import struct
 import zlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from mailexports import aws
 from mailexports.exports.checkpoint import FileCheckpoint, UploadedPart
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 # Fixed header, mtime 0 and no name: the file must not depend on when it was written.
 _GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
@@ -31,12 +34,20 @@ _GZIP_LEVEL = 6
 
 
 class FileUpload:
-    def __init__(self, bucket: str, state: FileCheckpoint, *, gzip: bool, content_type: str) -> None:
+    def __init__(
+        self,
+        bucket: str,
+        state: FileCheckpoint,
+        *,
+        gzip: bool,
+        content_type: str,
+        s3: S3Client | None = None,  # a customer destination's assumed-role client
+    ) -> None:
         self.bucket = bucket
         self.state = state
         self._gzip = gzip
         self._content_type = content_type
-        self._s3 = aws.s3()
+        self._s3 = s3 or aws.s3()
         self._raw = bytearray()  # the open part, as written (what a pause parks in S3)
         self._out = bytearray()  # the open part, as it will be stored (compressed when gzip)
         self._compressor = self._new_compressor()

@@ -5,7 +5,7 @@ and the worker's lease where one is held), so of two concurrent writers exactly
 one wins. Whoever wins an end (complete, fail, cancel) then, and only then:
 
 - cleans up: a failed or cancelled task keeps no file, no open multipart upload
-  and no parked bytes. The record keeps its checkpoint until that is done, so a
+  and no parked bytes (in a customer's bucket, under their role, assumed afresh). The record keeps its checkpoint until that is done, so a
   crash half-way is finished by the next look at the task (`settle`);
 - hands the notification on, once (the notifier drops duplicates anyway).
   Cancelled tasks are not notified: the client asked for it.
@@ -23,9 +23,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from mailexports import aws
 from mailexports.config import Settings, get_settings
 from mailexports.exports import messages
+from mailexports.exports.destination import DestinationRefused, FileStore, exports_store, store_for
 from mailexports.exports.task import ExportFile, ExportTask, Progress, TaskError, TaskStatus
 from mailexports.exports.task_store import DynamoTaskStore, TaskStore, TransitionRefused, now
 from mailexports.observability import logger
@@ -160,28 +160,37 @@ class TaskLifecycle:
         return ended
 
     def _clean_up(self, task: ExportTask) -> None:
-        if task.status in (TaskStatus.FAILED, TaskStatus.CANCELLED):
-            current = task.checkpoint.current if task.checkpoint else None
-            if current is not None and current.upload_id is not None:
-                self._abort(current.key, current.upload_id)
-            keys = [f.key for f in task.files] + (
-                [current.pending_key] if current and current.pending_key else []
-            )
-            self.delete(keys)
+        current = task.checkpoint.current if task.checkpoint else None
+        keys = [f.key for f in task.files] + (
+            [current.pending_key] if current and current.pending_key else []
+        )
+        if task.status in (TaskStatus.FAILED, TaskStatus.CANCELLED) and (keys or current):
+            try:
+                files_at = store_for(task.tenant_id, task.task_uuid, task.destination, self._settings)
+            except DestinationRefused:
+                # The customer withdrew the role: we can no longer touch their bucket. Their
+                # AbortIncompleteMultipartUpload rule (README) removes any open upload.
+                logger.warning("destination unreachable; partial output left to the bucket's own rules")
+            else:
+                if current is not None and current.upload_id is not None:
+                    self._abort(files_at, current.key, current.upload_id)
+                self.delete(keys, files_at)
         if task.checkpoint is not None:
             self.store.transition(task, {task.status}, checkpoint=None)
 
-    def _abort(self, key: str, upload_id: str) -> None:
+    @staticmethod
+    def _abort(files_at: FileStore, key: str, upload_id: str) -> None:
         try:
-            aws.s3().abort_multipart_upload(Bucket=self._settings.exports_bucket, Key=key, UploadId=upload_id)
+            files_at.s3.abort_multipart_upload(Bucket=files_at.bucket, Key=key, UploadId=upload_id)
         except ClientError as error:
             if error.response["Error"]["Code"] != "NoSuchUpload":  # aborted already: fine
                 raise
 
-    def delete(self, keys: Iterable[str]) -> None:
-        s3 = aws.s3()
+    def delete(self, keys: Iterable[str], files_at: FileStore | None = None) -> None:
+        """Delete files of a task (by default from the exports bucket)."""
+        files_at = files_at or exports_store("", self._settings)
         for key in keys:
-            s3.delete_object(Bucket=self._settings.exports_bucket, Key=key)
+            files_at.s3.delete_object(Bucket=files_at.bucket, Key=key)
 
     def _notify(self, task: ExportTask) -> None:
         if task.notification is None or task.status is TaskStatus.CANCELLED:

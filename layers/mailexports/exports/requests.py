@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -12,6 +13,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    field_validator,
     model_validator,
 )
 
@@ -88,11 +90,72 @@ class ContactDataParams(_Params):
     email: Email
 
 
+# S3 bucket naming rules: 3-63 of [a-z0-9.-], starting and ending with a letter or digit.
+BUCKET_NAME = r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$"
+_RESERVED_BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_RESERVED_BUCKET_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+# A key prefix: no leading `/`, no backslash or control characters (`..` is refused below).
+KEY_PREFIX = r"^(?:[^/\x00-\x1f\x7f\\][^\x00-\x1f\x7f\\]*)?$"
+# An IAM role ARN in any partition; a path is allowed before the name.
+ROLE_ARN = r"^arn:aws(?:-cn|-us-gov)?:iam::\d{12}:role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}$"
+
+
 class NotifyTarget(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     type: Literal["email", "webhook"]
     value: str = Field(min_length=3, max_length=2048)
+
+
+class S3Destination(BaseModel):
+    """The customer's own bucket: the worker writes the files there under the customer's role."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["s3"]
+    bucket: str = Field(
+        min_length=3,
+        max_length=63,
+        pattern=BUCKET_NAME,
+        description="An S3 bucket name (lowercase letters, digits, dots and hyphens).",
+    )
+    prefix: str = Field(
+        default="",
+        max_length=512,
+        pattern=KEY_PREFIX,
+        description="Key prefix the files go under, e.g. `exports/mailexports/`; no leading `/`, no `..`.",
+    )
+    role_arn: str = Field(
+        max_length=2048,
+        pattern=ROLE_ARN,
+        description=(
+            "The role the service assumes to write, `arn:aws:iam::<account>:role/<name>`; "
+            "its trust policy must require `sts:ExternalId` = your tenant id."
+        ),
+    )
+
+    @field_validator("bucket")
+    @classmethod
+    def _bucket_rules(cls, bucket: str) -> str:
+        # What the pattern cannot say: S3's other naming rules.
+        if ".." in bucket or ".-" in bucket or "-." in bucket:
+            raise ValueError("not a valid S3 bucket name (adjacent dots, or a dot next to a hyphen)")
+        if re.fullmatch(r"\d+\.\d+\.\d+\.\d+", bucket):
+            raise ValueError("an S3 bucket name cannot look like an IP address")
+        if bucket.startswith(_RESERVED_BUCKET_PREFIXES) or bucket.endswith(_RESERVED_BUCKET_SUFFIXES):
+            raise ValueError("the name uses a prefix or suffix that S3 reserves")
+        return bucket
+
+    @field_validator("prefix")
+    @classmethod
+    def _no_parent(cls, prefix: str) -> str:
+        if ".." in prefix:
+            raise ValueError("a prefix may not contain `..`")
+        return prefix
+
+    def folder(self) -> str:
+        """The prefix as a folder: empty, or ending in exactly one `/`."""
+        return self.prefix.rstrip("/") + "/" if self.prefix.strip("/") else ""
 
 
 PARAMS_MODEL: dict[ExportType, type[_Params]] = {
@@ -115,6 +178,7 @@ class ExportRequest(BaseModel):
     notify: NotifyTarget | None = None
     format: ExportFormat = "json"
     compression: Literal["none", "gzip"] = "none"
+    destination: S3Destination | None = None
 
 
 def refuse_unsupported_format(request: ExportRequest) -> None:

@@ -14,6 +14,7 @@ import uuid
 
 from mailexports.config import get_settings
 from mailexports.errors import IdempotencyMismatch, UnknownReference
+from mailexports.exports.destination import check_writable
 from mailexports.exports.messages import enqueue_export
 from mailexports.exports.requests import (
     CampaignActivityParams,
@@ -49,14 +50,14 @@ class ExportSubmitter:
         dialect: str | None = None,
     ) -> tuple[ExportTask, bool]:
         """Return the task and whether this call created it."""
-        refuse_unsupported_format(request)
-        self._check_references(tenant_id, request)
-        digest = request_hash(request)
         task_uuid = (
             str(uuid.uuid5(_IDEMPOTENCY_NAMESPACE, f"{tenant_id}\n{idempotency_key}"))
             if idempotency_key
             else str(uuid.uuid4())
         )
+        refuse_unsupported_format(request)
+        self._check_references(tenant_id, request, task_uuid=task_uuid)
+        digest = request_hash(request)
         task = ExportTask(
             task_uuid=task_uuid,
             tenant_id=tenant_id,
@@ -70,6 +71,7 @@ class ExportSubmitter:
                 if request.notify
                 else None
             ),
+            destination=request.destination,
             dialect=dialect,
             created_at=now(),
             api_base_url=api_base_url,
@@ -86,8 +88,9 @@ class ExportSubmitter:
         return task, created
 
     @staticmethod
-    def _check_references(tenant_id: str, request: ExportRequest) -> None:
-        """Refuse, before anything is written, a request naming what the tenant does not have."""
+    def _check_references(tenant_id: str, request: ExportRequest, *, task_uuid: str | None = None) -> None:
+        """Refuse, before anything is written, a request naming what the tenant does not have
+        (or a destination the service cannot write to)."""
         if request.notify is not None:
             # A webhook host is resolved and every address checked here, and again at connect time.
             validate_notify_target(request.notify, get_settings())
@@ -115,3 +118,7 @@ class ExportSubmitter:
             ]
         if problems:
             raise UnknownReference("; ".join(p["issue"] for p in problems), problems)
+        if request.destination is not None:
+            # Last (an STS call and two S3 requests), still before anything is written. The role
+            # session names the task; a check without one (a schedule) is named as a check.
+            check_writable(request.destination, tenant_id, task_uuid or f"check-{uuid.uuid4()}")

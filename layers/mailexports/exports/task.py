@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from mailexports.exports.checkpoint import Checkpoint
-from mailexports.exports.requests import ExportType, NotifyTarget
+from mailexports.exports.requests import ExportType, NotifyTarget, S3Destination
 
 
 class TaskStatus(StrEnum):
@@ -69,6 +69,8 @@ class ExportTask(BaseModel):
     compression: str = "none"
     notify: NotifyTarget | None = None
     notification: NotificationState | None = None
+    # The customer's bucket the files go to (None: the service's exports bucket). Never credentials.
+    destination: S3Destination | None = None
     # The API the task was submitted through (None: canonical); picks the notification payload.
     dialect: str | None = None
     created_at: datetime

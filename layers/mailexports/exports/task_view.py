@@ -27,9 +27,15 @@ def presigned_url(file: ExportFile) -> str:
     )
 
 
+def destination_url(task: ExportTask, file: ExportFile) -> str | None:
+    """`s3://bucket/key` of a file written to the customer's bucket (None: ours)."""
+    return f"s3://{task.destination.bucket}/{file.key}" if task.destination else None
+
+
 def download_link(task: ExportTask, index: int) -> str | None:
-    """A link that stays valid until the file expires (what emails and webhooks carry)."""
-    if task.expires_at is None:
+    """A link that stays valid until the file expires (what emails and webhooks carry).
+    None for a customer destination: the file is theirs, read with their own credentials."""
+    if task.expires_at is None or task.destination is not None:
         return None
     token = download_tokens.issue(task.task_uuid, index, task.expires_at)
     return f"{task.api_base_url or ''}/v1/downloads/{token}"
@@ -44,7 +50,7 @@ def task_view(task: ExportTask) -> dict[str, Any]:
     downloadable = status is TaskStatus.COMPLETED
     files = [
         {
-            "url": presigned_url(f) if downloadable else None,
+            "url": (destination_url(task, f) or presigned_url(f)) if downloadable else None,
             "download_link": download_link(task, i) if downloadable else None,
             "bytes": f.bytes,
             "records": f.records,
@@ -67,6 +73,8 @@ def task_view(task: ExportTask) -> dict[str, Any]:
         "file_to_download": files[0]["url"] if files and downloadable else None,
         "expires_at": _ts(task.expires_at),
     }
+    if task.destination is not None:
+        view["destination"] = task.destination.model_dump(mode="json")
     if task.error is not None:
         view["error"] = task.error.model_dump()
     if task.notification is not None:

@@ -6,6 +6,8 @@
 - Resumable: after every part (or when the Lambda's time runs low, after parking
   the unsent bytes in S3) the task records cursor, upload id and parts. Any later
   invocation continues from there and produces the same bytes.
+- Where the files go: the exports bucket, or the customer's bucket through a client
+  of their role, assumed afresh by every invocation (a resume included).
 - How a task ends (complete, fail, cancel) is `lifecycle`'s: it aborts the
   upload, deletes files and hands the notification on. Cancel is noticed at the
   next checkpoint; this invocation then removes what only it knew of (an upload
@@ -20,6 +22,7 @@ from datetime import datetime, timedelta
 from mailexports.config import Settings, get_settings
 from mailexports.errors import DomainError
 from mailexports.exports.checkpoint import Checkpoint, FileCheckpoint
+from mailexports.exports.destination import FileStore, store_for
 from mailexports.exports.exporters import exporter_for
 from mailexports.exports.file_upload import FileUpload
 from mailexports.exports.layouts import Layout, layout_for
@@ -55,6 +58,7 @@ class ExportWorker:
         self._clock = clock
         self._lifecycle = TaskLifecycle(store, self._settings, clock)
         self._store = self._lifecycle.store
+        self._files_at: FileStore | None = None  # where the running task's files go
 
     # ------------------------------------------------------------------ entry
     def handle(
@@ -84,6 +88,7 @@ class ExportWorker:
     # ------------------------------------------------------------------ the export
     def _run(self, task: ExportTask, remaining_ms: Callable[[], int]) -> None:
         checkpoint = (task.checkpoint or Checkpoint()).model_copy(deep=True)
+        self._files_at = store_for(task.tenant_id, task.task_uuid, task.destination, self._settings)
         layout = layout_for(task, checkpoint)
         upload = self._open(task, checkpoint.current) if checkpoint.current else None
         files = list(task.files)
@@ -128,16 +133,19 @@ class ExportWorker:
         self._complete(task, checkpoint, files)
 
     def _open(self, task: ExportTask, state: FileCheckpoint) -> FileUpload:
+        assert self._files_at is not None  # set by _run before any file is opened
         return FileUpload(
-            self._settings.exports_bucket,
+            self._files_at.bucket,
             state,
             gzip=task.compression == "gzip",
             content_type=CONTENT_TYPES.get(task.format, "application/json"),
+            s3=self._files_at.s3,
         )
 
     def _new_file(self, task: ExportTask, layout: Layout, number: int) -> FileUpload:
+        assert self._files_at is not None
         suffix = ".gz" if task.compression == "gzip" else ""
-        key = f"{task.tenant_id}/{task.task_uuid}/export-{number:04d}.{layout.extension}{suffix}"
+        key = self._files_at.key(task.task_uuid, f"export-{number:04d}.{layout.extension}{suffix}")
         upload = self._open(task, FileCheckpoint(number=number, key=key))
         upload.write(layout.head(task))
         return upload
@@ -183,7 +191,7 @@ class ExportWorker:
         if self._cancelled(task):
             if upload is not None:
                 upload.abort()
-            self._lifecycle.delete(f.key for f in files)
+            self._lifecycle.delete((f.key for f in files), self._files_at)
             logger.info("export cancelled; partial output removed")
         else:
             logger.info("lease lost to another worker")
