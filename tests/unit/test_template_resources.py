@@ -54,3 +54,22 @@ def test_exports_bucket_expires_files_after_the_retention_period(aws_stack: Sett
     by_id = {r["ID"]: r for r in rules}
     assert by_id["ExpireExports"]["Expiration"]["Days"] == aws_stack.retention_days
     assert by_id["AbortIncompleteUploads"]["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] == 1
+
+
+def _statements(function: str) -> list[dict[str, object]]:
+    policies = load_template()["Resources"][function]["Properties"]["Policies"]
+    return [s for p in policies if isinstance(p, dict) for s in p.get("Statement", [])]
+
+
+def test_every_function_that_ends_a_task_may_abort_its_upload() -> None:
+    """Moto does not enforce IAM, so this pins what AWS would refuse: the lifecycle's cleanup
+    (abort the multipart upload, delete partial files) runs in each of these functions."""
+    for function in ("SubmitFunction", "WorkerFunction", "WatchdogFunction"):
+        actions = {a for s in _statements(function) for a in s.get("Action", [])}  # type: ignore[attr-defined]
+        assert {"s3:AbortMultipartUpload", "s3:DeleteObject"} <= actions, function
+
+
+def test_the_watchdog_may_hand_on_the_notification_of_a_task_it_fails() -> None:
+    policies = load_template()["Resources"]["WatchdogFunction"]["Properties"]["Policies"]
+    queues = [p["SQSSendMessagePolicy"]["QueueName"] for p in policies if "SQSSendMessagePolicy" in p]
+    assert {"Fn::GetAtt": ["NotifyQueue", "QueueName"]} in queues
