@@ -25,7 +25,7 @@ from mailexports.errors import DomainError
 from mailexports.exports.checkpoint import Checkpoint, FileCheckpoint
 from mailexports.exports.exporters import exporter_for
 from mailexports.exports.file_upload import FileUpload
-from mailexports.exports.layouts import Layout, layout_for
+from mailexports.exports.layouts import DialectLayouts, Layout, layout_for
 from mailexports.exports.task import ExportFile, ExportTask, Progress, TaskError, TaskStatus
 from mailexports.exports.task_store import DynamoTaskStore, TaskStore, TransitionRefused, now
 from mailexports.observability import MetricUnit, logger, metrics
@@ -57,8 +57,12 @@ class ExportWorker:
         store: TaskStore | None = None,
         settings: Settings | None = None,
         clock: Callable[[], datetime] = now,
+        layouts: DialectLayouts | None = None,
     ) -> None:
+        """`layouts`: the dialects' own file shapes (the handler passes the dialects');
+        without them every task gets the canonical layouts."""
         self._store = store or DynamoTaskStore()
+        self._layouts: DialectLayouts = layouts or {}
         self._settings = settings or get_settings()
         self._clock = clock
 
@@ -144,7 +148,7 @@ class ExportWorker:
     # ------------------------------------------------------------------ the export
     def _run(self, task: ExportTask, remaining_ms: Callable[[], int]) -> None:
         checkpoint = (task.checkpoint or Checkpoint()).model_copy(deep=True)
-        layout = layout_for(task, checkpoint)
+        layout = layout_for(task, checkpoint, self._layouts)
         upload = self._open(task, checkpoint.current) if checkpoint.current else None
         files = list(task.files)
         last_beat = self._clock()

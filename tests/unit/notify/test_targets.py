@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from mailexports.api.errors import CANONICAL_STATUS, status_of
 from mailexports.config import Settings
 from mailexports.errors import ValidationFailed
 from mailexports.exports.requests import NotifyTarget
@@ -39,7 +40,7 @@ def problem(kind: str, value: str, settings: Settings = SETTINGS) -> str | None:
         refused = error
     else:
         return None
-    assert refused.status == 400
+    assert status_of(refused, CANONICAL_STATUS) == 400
     [detail] = refused.details
     assert detail["field"] == "notify.value"
     assert detail["issue"] in refused.message
