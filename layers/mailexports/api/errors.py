@@ -10,7 +10,7 @@ become a 500 without any detail: the traceback goes to the log, never to the cli
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
@@ -21,40 +21,11 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.event_handler.request import Request
 
 from mailexports.api.http import json_response
+from mailexports.api.status import CANONICAL_STATUS, status_of
 from mailexports.api.validation import validation_failure
 from mailexports.dialects.dialect import Dialect, ErrorRenderer
-from mailexports.errors import (
-    Conflict,
-    DomainError,
-    IdempotencyMismatch,
-    NotAcceptable,
-    NotFound,
-    Unauthorized,
-    UnknownReference,
-    UnsupportedFormat,
-    ValidationFailed,
-)
+from mailexports.errors import DomainError, NotFound, Unauthorized
 from mailexports.observability import logger
-
-# Error type -> HTTP status; the most specific class of an error that is listed wins.
-StatusTable = Mapping[type[DomainError], int]
-
-CANONICAL_STATUS: StatusTable = {
-    DomainError: 400,
-    ValidationFailed: 400,
-    Unauthorized: 401,
-    NotFound: 404,
-    NotAcceptable: 406,
-    Conflict: 409,
-    IdempotencyMismatch: 422,
-    UnknownReference: 422,
-    UnsupportedFormat: 422,
-}
-
-
-def status_of(error: DomainError, table: StatusTable, default: int = 400) -> int:
-    """The status `table` gives the error's class or its nearest listed base class."""
-    return next((table[kind] for kind in type(error).__mro__ if kind in table), default)
 
 
 def canonical_error(error: DomainError) -> Response[str]:

@@ -33,8 +33,8 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from mailexports import opaque
-from mailexports.api.errors import status_of
 from mailexports.api.http import json_response, parse_instant
+from mailexports.api.status import status_of
 from mailexports.dialects.common import authenticate, describe, headers_of, path_parameter
 from mailexports.dialects.dialect import Dialect
 from mailexports.errors import DomainError, NotAcceptable, NotFound, Unauthorized, ValidationFailed

@@ -43,8 +43,8 @@ from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 from pydantic import ValidationError
 
 from mailexports import aws
-from mailexports.api.errors import status_of
 from mailexports.api.http import api_base_url, json_response
+from mailexports.api.status import status_of
 from mailexports.auth import bearer_or_api_key
 from mailexports.config import get_settings
 from mailexports.dialects.common import (

@@ -25,8 +25,8 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from mailexports.api.errors import status_of
 from mailexports.api.http import json_response
+from mailexports.api.status import status_of
 from mailexports.dialects.common import (
     Params,
     authenticate,

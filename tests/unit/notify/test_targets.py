@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mailexports.api.errors import CANONICAL_STATUS, status_of
+from mailexports.api.status import CANONICAL_STATUS, status_of
 from mailexports.config import Settings
 from mailexports.errors import ValidationFailed
 from mailexports.exports.requests import NotifyTarget
