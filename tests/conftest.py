@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 from collections.abc import Iterator
 from types import ModuleType
 
 import pytest
 from moto import mock_aws
+
+# Before any handler module is imported: observability.py reads these at import, as
+# Lambda gives them to every function (template.yaml Globals).
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "mailexports")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "MailExports")
+
 
 from mailexports import aws
 from mailexports.config import Settings, get_settings

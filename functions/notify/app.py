@@ -7,10 +7,17 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from mailexports.dialects.copernica import DIALECT as COPERNICA
+from mailexports.dialects.dialect import payload_builders
+from mailexports.dialects.pinpointe import DIALECT as PINPOINTE
+from mailexports.dialects.selzy import DIALECT as SELZY
 from mailexports.notify.service import NotificationService
 from mailexports.observability import logger, metrics
 
 processor = BatchProcessor(event_type=EventType.SQS)
+
+# The webhook bodies of the dialects that submit tasks (Constant Contact only lists).
+PAYLOADS = payload_builders((PINPOINTE, SELZY, COPERNICA))
 
 # Enough for one more attempt (a webhook may take 10 s to connect and 10 s to answer).
 RESERVE_MS = 25_000
@@ -19,7 +26,7 @@ RESERVE_MS = 25_000
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    service = NotificationService()
+    service = NotificationService(payloads=PAYLOADS)
 
     def notify(record: SQSRecord) -> None:
         if context.get_remaining_time_in_millis() < RESERVE_MS:

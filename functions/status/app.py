@@ -5,7 +5,7 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mailexports.api.apps import status_app
+from mailexports.api.status_app import app
 from mailexports.observability import logger, metrics
 from mailexports.snapstart import install as install_snapstart_hooks
 
@@ -15,4 +15,4 @@ install_snapstart_hooks(services=("dynamodb", "s3", "secretsmanager"))
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return status_app.resolve(event, context)
+    return app.resolve(event, context)

@@ -7,16 +7,22 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from mailexports.dialects.dialect import dialect_layouts
+from mailexports.dialects.pinpointe import DIALECT as PINPOINTE
+from mailexports.dialects.selzy import DIALECT as SELZY
 from mailexports.exports.worker import ExportWorker
 from mailexports.observability import logger, metrics
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
+# The dialects whose clients read their files in their own shape.
+LAYOUTS = dialect_layouts((PINPOINTE, SELZY))
+
 
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    worker = ExportWorker()
+    worker = ExportWorker(layouts=LAYOUTS)
 
     def export(record: SQSRecord) -> None:
         worker.handle(

@@ -90,7 +90,7 @@ def secrets_manager() -> Any:
 def s3_with_credentials(credentials: dict[str, Any]) -> S3Client:
     """An S3 client acting with temporary credentials (an assumed role); never cached, since
     the credentials belong to one task and expire."""
-    client: S3Client = _session().client(
+    client: S3Client = _session("s3").client(
         "s3",
         config=_S3_CONFIG,
         aws_access_key_id=credentials["AccessKeyId"],

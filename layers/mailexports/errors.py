@@ -1,4 +1,5 @@
-"""Domain errors. The API layer maps each to an HTTP answer in the caller's dialect."""
+"""Domain errors. They carry no HTTP status: each API dialect maps them to its own
+answer (api/errors.py for the canonical API, each dialect's table for its own)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from pydantic import ValidationError
 class DomainError(Exception):
     """Base of every error the service answers on purpose (never a 5xx)."""
 
-    status = 400
     code = "bad_request"
 
     def __init__(self, message: str, details: list[dict[str, Any]] | None = None) -> None:
@@ -21,32 +21,26 @@ class DomainError(Exception):
 
 
 class ValidationFailed(DomainError):
-    status = 400
     code = "validation_error"
 
 
 class Unauthorized(DomainError):
-    status = 401
     code = "unauthorized"
 
 
 class NotFound(DomainError):
-    status = 404
     code = "not_found"
 
 
 class Conflict(DomainError):
-    status = 409
     code = "conflict"
 
 
 class IdempotencyMismatch(DomainError):
-    status = 422
     code = "idempotency_key_reused"
 
 
 class NotAcceptable(DomainError):
-    status = 406
     code = "not_acceptable"
 
 
@@ -62,12 +56,16 @@ def error_details(error: ValidationError, prefix: Sequence[str | int] = ()) -> l
 class UnknownReference(DomainError):
     """The request names something (a stat, segment, campaign) the tenant does not have."""
 
-    status = 422
     code = "unknown_reference"
+
+
+class DestinationRefused(DomainError):
+    """The customer's role cannot be assumed, or their bucket cannot be written."""
+
+    code = "destination_refused"
 
 
 class UnsupportedFormat(DomainError):
     """A valid format that the export type cannot be written in (contact_data as csv)."""
 
-    status = 422
     code = "unsupported_format"

@@ -1,4 +1,9 @@
-"""The one place that builds Powertools Logger and Metrics (tracing: see README, "Cold starts")."""
+"""The one place that builds Powertools Logger and Metrics (tracing: see README, "Cold starts").
+
+The service name and the metrics namespace come from the environment
+(POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE: template.yaml Globals, which
+the local stack and the tests read too), so they are written down once.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,8 @@ from contextlib import contextmanager
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-SERVICE = "mailexports"
-
-logger = Logger(service=SERVICE)
-metrics = Metrics(namespace="MailExports", service=SERVICE)
+logger = Logger()
+metrics = Metrics()
 
 # Reads and duplicates legitimately emit no metric; Powertools would warn on each.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -29,4 +32,4 @@ def task_logging(task_uuid: str) -> Iterator[None]:
         logger.remove_keys(["task_uuid"])
 
 
-__all__ = ["SERVICE", "MetricUnit", "logger", "metrics", "task_logging"]
+__all__ = ["MetricUnit", "logger", "metrics", "task_logging"]

@@ -36,22 +36,16 @@ def test_every_runtime_dependency_is_in_the_layer() -> None:
     assert wanted <= shipped
 
 
-def test_the_notify_handler_alone_finds_every_dialects_payload() -> None:
-    """In AWS each function runs alone: the notifier must find the dialects' payloads by
-    itself (the local stack runs every function in one process and would hide the gap)."""
-    import subprocess
-    import sys
+def test_the_notify_handler_hands_the_notifier_every_dialects_payload() -> None:
+    """In AWS each function runs alone: what the notify handler passes the notifier is all
+    it has. Every dialect that submits tasks must be in it (Constant Contact only lists)."""
+    from tests.conftest import load_handler
 
-    script = (
-        "import importlib.util as u, os; "
-        "os.environ.update(TASKS_TABLE='t', TENANTS_TABLE='t', MARKETING_TABLE='t', EXPORTS_BUCKET='b', "
-        "DATA_BUCKET='b', AWS_DEFAULT_REGION='us-east-1'); "
-        "s = u.spec_from_file_location('h', 'functions/notify/app.py'); m = u.module_from_spec(s); s.loader.exec_module(m); "
-        "from mailexports.notify.payloads import builder_for, registered_dialects; before = registered_dialects(); "
-        "found = [d for d in ('copernica', 'pinpointe', 'selzy') if builder_for(d) is not None]; print(sorted(before), found)"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=PROJECT_ROOT
-    )
-    # Nothing is loaded up front, and every dialect's builder is found on first use.
-    assert out.stdout.strip() == "[] ['copernica', 'pinpointe', 'selzy']"
+    from mailexports.dialects import copernica, pinpointe, selzy
+
+    expected = {
+        "copernica": copernica.copernica_payload,
+        "pinpointe": pinpointe.pinpointe_payload,
+        "selzy": selzy.selzy_payload,
+    }
+    assert expected == load_handler("notify").PAYLOADS

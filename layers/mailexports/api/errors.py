@@ -1,14 +1,16 @@
 """The one place domain errors become HTTP answers, in the caller's dialect.
 
-Each dialect registers a renderer for its path prefix; the canonical shape is
-`{"error": {"code", "message", "details"}}`. Powertools' request validation
+A function installs these handlers with the dialects it serves: a path under a
+dialect's prefix is answered by that dialect's renderer, with that dialect's status
+table; any other by the canonical shape `{"error": {"code", "message", "details"}}`
+and the canonical table below. Powertools' request validation
 failures become `ValidationFailed` (400) naming each field. Unexpected exceptions
 become a 500 without any detail: the traceback goes to the log, never to the client.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
@@ -19,43 +21,39 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.event_handler.request import Request
 
 from mailexports.api.http import json_response
+from mailexports.api.status import CANONICAL_STATUS, status_of
 from mailexports.api.validation import validation_failure
+from mailexports.dialects.dialect import Dialect, ErrorRenderer
 from mailexports.errors import DomainError, NotFound, Unauthorized
 from mailexports.observability import logger
 
-ErrorRenderer = Callable[[DomainError], Response[str]]
-
 
 def canonical_error(error: DomainError) -> Response[str]:
+    status = status_of(error, CANONICAL_STATUS)
     body = {"error": {"code": error.code, "message": error.message, "details": error.details}}
-    headers = {"WWW-Authenticate": 'Bearer realm="mailexports"'} if error.status == 401 else None
-    return json_response(error.status, body, headers)
+    headers = {"WWW-Authenticate": 'Bearer realm="mailexports"'} if status == 401 else None
+    return json_response(status, body, headers)
 
 
-# Path prefix -> renderer; dialect modules add theirs with `register_dialect`.
-_RENDERERS: dict[str, ErrorRenderer] = {}
-
-
-def register_dialect(prefix: str, renderer: ErrorRenderer) -> None:
-    _RENDERERS[prefix] = renderer
-
-
-def renderer_for(path: str) -> ErrorRenderer:
-    for prefix, renderer in _RENDERERS.items():
-        if path.startswith(prefix):
-            return renderer
-    return canonical_error
+def renderer_for(path: str, dialects: Iterable[Dialect]) -> ErrorRenderer:
+    """The renderer of the dialect that owns `path`; the canonical one for any other path."""
+    return next((dialect.render_error for dialect in dialects if dialect.owns(path)), canonical_error)
 
 
 def install_error_handlers(
-    app: APIGatewayRestResolver, authenticate: Callable[[Request], object] | None = None
+    app: APIGatewayRestResolver,
+    dialects: Iterable[Dialect] = (),
+    authenticate: Callable[[Request], object] | None = None,
 ) -> None:
-    """`authenticate` checks the credential of a keyed route whose input is also invalid,
-    so a caller without a valid key learns only that (401), as when handlers parsed by hand."""
+    """`dialects`: those whose paths this app serves. `authenticate` checks the credential
+    of a keyed route whose input is also invalid, so a caller without a valid key learns
+    only that (401), as when handlers parsed by hand."""
+    served = tuple(dialects)
 
     def refuse(error: DomainError) -> Response[str]:
-        logger.info("request refused", extra={"code": error.code, "status": error.status})
-        return renderer_for(app.current_event.path)(error)
+        answer = renderer_for(app.current_event.path, served)(error)
+        logger.info("request refused", extra={"code": error.code, "status": answer.status_code})
+        return answer
 
     app.exception_handler(DomainError)(refuse)
 
@@ -71,7 +69,7 @@ def install_error_handlers(
 
     @app.not_found
     def _not_found(_: Exception) -> Response[str]:
-        return renderer_for(app.current_event.path)(NotFound("no such route"))
+        return renderer_for(app.current_event.path, served)(NotFound("no such route"))
 
     @app.exception_handler(Exception)
     def _unexpected(error: Exception) -> Response[str]:

@@ -33,9 +33,10 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from mailexports import opaque
-from mailexports.api.errors import register_dialect
 from mailexports.api.http import json_response, parse_instant
+from mailexports.api.status import status_of
 from mailexports.dialects.common import authenticate, describe, headers_of, path_parameter
+from mailexports.dialects.dialect import Dialect
 from mailexports.errors import DomainError, NotAcceptable, NotFound, Unauthorized, ValidationFailed
 from mailexports.exports import tracking
 from mailexports.marketing.views import TrackingEvent
@@ -49,6 +50,14 @@ VENDOR_PREFIX = "/v2/emailmarketing/campaigns"
 
 status_router = Router()
 
+# The vendor's v2 statuses: what the listing can refuse; anything else is a bad request.
+STATUS: dict[type[DomainError], int] = {
+    DomainError: 400,
+    ValidationFailed: 400,
+    Unauthorized: 401,
+    NotFound: 404,
+    NotAcceptable: 406,
+}
 _ERROR_KEYS = {
     400: "query.param.invalid",
     401: "http.status.authentication.invalid_token",
@@ -208,9 +217,14 @@ def campaign_tracking(campaign_id: str, activity: str) -> Response[str]:
 
 
 def constantcontact_error(error: DomainError) -> Response[str]:
-    key = _ERROR_KEYS.get(error.status, "http.status.error")
-    return json_response(error.status, [{"error_key": key, "error_message": describe(error)}])
+    status = status_of(error, STATUS)
+    key = _ERROR_KEYS.get(status, "http.status.error")
+    return json_response(status, [{"error_key": key, "error_message": describe(error)}])
 
 
-def register() -> None:
-    register_dialect(PREFIX, constantcontact_error)
+DIALECT = Dialect(
+    name="constantcontact",
+    path_prefix=PREFIX,
+    render_error=constantcontact_error,
+    status_routers=(status_router,),
+)

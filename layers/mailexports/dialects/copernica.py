@@ -43,8 +43,8 @@ from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 from pydantic import ValidationError
 
 from mailexports import aws
-from mailexports.api.errors import register_dialect
 from mailexports.api.http import api_base_url, json_response
+from mailexports.api.status import status_of
 from mailexports.auth import bearer_or_api_key
 from mailexports.config import get_settings
 from mailexports.dialects.common import (
@@ -58,15 +58,15 @@ from mailexports.dialects.common import (
     submit,
     task_id,
 )
+from mailexports.dialects.dialect import Dialect
 from mailexports.errors import DomainError, NotFound, ValidationFailed
 from mailexports.exports.requests import ContactDataParams, ExportRequest, ExportType, NotifyTarget
 from mailexports.exports.task import ExportTask, TaskStatus
 from mailexports.exports.task_store import DynamoTaskStore
 from mailexports.exports.task_view import effective_status, presigned_url
-from mailexports.notify.payloads import register_payload
 from mailexports.tenants.models import Tenant
 
-DIALECT = "copernica"
+NAME = "copernica"
 PREFIX = "/copernica/"
 DATA_REQUEST = "/copernica/v3/email/<email>/datarequest"
 DATA_REQUEST_STATUS = "/copernica/v3/datarequest/<identifier>"
@@ -85,7 +85,6 @@ status_router = Router()
 class DataRequestGone(DomainError):
     """The data request failed or was cancelled: there will never be data for it."""
 
-    status = 410
     code = "gone"
 
 
@@ -142,7 +141,7 @@ def create_data_request(email: str) -> Response[str]:
         ) from None
     report = _report(last(request_params(event), "report"))
     request = ExportRequest(type=ExportType.CONTACT_DATA, params=params, notify=report)
-    task = submit(event, tenant, request, dialect=DIALECT, names={"params.email": "email"})
+    task = submit(event, tenant, request, dialect=NAME, names={"params.email": "email"})
     identifier = public_id(task.task_uuid)
     location = f"{api_base_url(event)}/copernica/v3/datarequest/{identifier}"
     return json_response(201, {"id": identifier}, {"X-Created": identifier, "Location": location})
@@ -236,9 +235,12 @@ def file_text(task: ExportTask, max_bytes: int | None = None) -> str | None:
     return data.decode()
 
 
+# 400 for everything the caller got wrong (the only failure Copernica's PHP class knows).
+STATUS: dict[type[DomainError], int] = {DomainError: 400, NotFound: 404, DataRequestGone: 410}
+
+
 def copernica_error(error: DomainError) -> Response[str]:
-    status = error.status if error.status in (404, 410) else 400
-    return json_response(status, {"error": {"message": describe(error)}})
+    return json_response(status_of(error, STATUS), {"error": {"message": describe(error)}})
 
 
 def copernica_payload(task: ExportTask, event: str) -> dict[str, Any] | str:
@@ -251,6 +253,11 @@ def copernica_payload(task: ExportTask, event: str) -> dict[str, Any] | str:
     return {"info": _info(task.params.get("email", "")), "data": "Data not available", "error": reason}
 
 
-def register() -> None:
-    register_dialect(PREFIX, copernica_error)
-    register_payload(DIALECT, copernica_payload)
+DIALECT = Dialect(
+    name=NAME,
+    path_prefix=PREFIX,
+    render_error=copernica_error,
+    submit_routers=(submit_router,),
+    status_routers=(status_router,),
+    payload=copernica_payload,
+)

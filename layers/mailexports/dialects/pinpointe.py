@@ -6,7 +6,7 @@ and `details`, as JSON or as the vendor's `<xmlrequest>` (pinpointe_wire.py).
   export of `details.stat`, `startdate`/`enddate` (YYYYMMDD, midnight UTC, end exclusive).
 - `Segments` (or `seg`, as the seed's table spells it) / `GetSegmentSubscribersAsync`
   -> a `segment_contacts` export; its file is `{"status": "SUCCESS",
-  "data": {"subscribers": [...], "count": N}}` (exports/layouts.py).
+  "data": {"subscribers": [...], "count": N}}` (pinpointe_file.py).
 - `details.notify` is required: `email` or `webhook`. The webhook receives the job,
   its status and the link to the JSON file (`pinpointe_payload`).
 
@@ -28,9 +28,10 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import BaseModel, ValidationError
 
-from mailexports.api.errors import register_dialect
 from mailexports.auth import Authenticator
 from mailexports.dialects.common import check_notify, describe, submit
+from mailexports.dialects.dialect import Dialect
+from mailexports.dialects.pinpointe_file import PinpointeSubscribersDocument
 from mailexports.dialects.pinpointe_wire import Wire, body_bytes, failure, parse_body, success, wire_of
 from mailexports.errors import DomainError, Unauthorized, ValidationFailed, error_details
 from mailexports.exports.requests import (
@@ -43,10 +44,9 @@ from mailexports.exports.requests import (
 from mailexports.exports.task import ExportTask
 from mailexports.exports.task_view import download_link
 from mailexports.marketing.records import iso_ms
-from mailexports.notify.payloads import register_payload
 from mailexports.tenants.models import Tenant
 
-DIALECT = "pinpointe"
+NAME = "pinpointe"
 PATH = "/pinpointe"
 # Every path under PATH too: clients are configured with the vendor's endpoint URL
 # (`.../apijson.php`, `.../xml.php`). Powertools matches a route as a regex on the real path.
@@ -297,7 +297,7 @@ def pinpointe() -> Response[str]:
         params = method.details(details)
         notify = _notify(details)
         request = ExportRequest(type=method.export_type, params=params, notify=notify)
-        task = submit(event, tenant, request, dialect=DIALECT, names=_NAMES)
+        task = submit(event, tenant, request, dialect=NAME, names=_NAMES)
     except DomainError as error:
         return failure(error, wire)
     return success(task.task_uuid, wire)
@@ -333,7 +333,11 @@ def pinpointe_payload(task: ExportTask, event: str) -> dict[str, Any]:
     return {"status": "SUCCESS", "data": data}
 
 
-def register() -> None:
-    """Pinpointe's error shape for its path, and its webhook payload for its tasks."""
-    register_dialect(PATH, pinpointe_error)
-    register_payload(DIALECT, pinpointe_payload)
+DIALECT = Dialect(
+    name=NAME,
+    path_prefix=PATH,
+    render_error=pinpointe_error,
+    submit_routers=(submit_router,),
+    payload=pinpointe_payload,
+    layouts={ExportType.SEGMENT_CONTACTS: PinpointeSubscribersDocument},
+)

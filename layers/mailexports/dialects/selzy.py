@@ -25,8 +25,8 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from mailexports.api.errors import register_dialect
 from mailexports.api.http import json_response
+from mailexports.api.status import status_of
 from mailexports.dialects.common import (
     Params,
     authenticate,
@@ -38,14 +38,15 @@ from mailexports.dialects.common import (
     submit,
     task_id,
 )
+from mailexports.dialects.dialect import Dialect
+from mailexports.dialects.selzy_file import SelzyDeliveryReport
 from mailexports.errors import DomainError, NotFound, Unauthorized, UnknownReference, ValidationFailed
 from mailexports.exports.requests import CampaignDeliveryParams, ExportRequest, ExportType, NotifyTarget
 from mailexports.exports.task import ExportTask, TaskStatus
 from mailexports.exports.task_store import DynamoTaskStore
 from mailexports.exports.task_view import download_link, effective_status, presigned_url
-from mailexports.notify.payloads import register_payload
 
-DIALECT = "selzy"
+NAME = "selzy"
 PREFIX = "/selzy/"
 DELIVERY_STATS = "/selzy/<lang>/api/async/getCampaignDeliveryStats"
 TASK_RESULT = "/selzy/<lang>/api/async/getTaskResult"
@@ -133,7 +134,7 @@ def get_campaign_delivery_stats(lang: str) -> Response[str]:
     params = request_params(event)
     tenant = authenticate(last(params, "api_key"), "api_key")
     request = parse_delivery_stats(params)
-    task = submit(event, tenant, request, dialect=DIALECT, names=_NAMES)
+    task = submit(event, tenant, request, dialect=NAME, names=_NAMES)
     return json_response(
         200, {"result": {"task_uuid": task.task_uuid, "status": effective_status(task).value}}
     )
@@ -201,9 +202,12 @@ def error_code(error: DomainError) -> str:
     return next((code for kind, code in ERROR_CODES if isinstance(error, kind)), "unspecified")
 
 
+# In-band, as the vendor does: every refusal is HTTP 200, told apart by its `code`.
+STATUS: dict[type[DomainError], int] = {DomainError: 200}
+
+
 def selzy_error(error: DomainError) -> Response[str]:
-    """In-band, as the vendor does: HTTP 200 with `error` and `code`."""
-    return json_response(200, {"error": describe(error), "code": error_code(error)})
+    return json_response(status_of(error, STATUS), {"error": describe(error), "code": error_code(error)})
 
 
 def selzy_payload(task: ExportTask, event: str) -> dict[str, Any]:
@@ -211,6 +215,12 @@ def selzy_payload(task: ExportTask, event: str) -> dict[str, Any]:
     return {"result": task_result(task, long_lived_link=True)}
 
 
-def register() -> None:
-    register_dialect(PREFIX, selzy_error)
-    register_payload(DIALECT, selzy_payload)
+DIALECT = Dialect(
+    name=NAME,
+    path_prefix=PREFIX,
+    render_error=selzy_error,
+    submit_routers=(submit_router,),
+    status_routers=(status_router,),
+    payload=selzy_payload,
+    layouts={ExportType.CAMPAIGN_DELIVERY: SelzyDeliveryReport},
+)

@@ -20,7 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from mailexports import aws
 from mailexports.config import Settings, get_settings
-from mailexports.errors import DomainError
+from mailexports.errors import DestinationRefused
 from mailexports.exports.requests import S3Destination
 from mailexports.observability import logger
 
@@ -31,13 +31,6 @@ if TYPE_CHECKING:
 _PROBE_BODY = b"mailexports destination check; safe to delete\n"
 # RoleSessionName: at most 64 of [\w+=,.@-]; CloudTrail in the customer's account shows it.
 _SESSION_NAME_MAX = 64
-
-
-class DestinationRefused(DomainError):
-    """The customer's role cannot be assumed, or their bucket cannot be written."""
-
-    status = 422
-    code = "destination_refused"
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,13 @@ file so far (records written, the last record's group) lives in the checkpoint.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from mailexports.exports.checkpoint import Checkpoint
 from mailexports.exports.csv_layout import csv_layout
 from mailexports.exports.exporters.base import Row
+from mailexports.exports.requests import ExportType
 from mailexports.exports.task import ExportTask
 from mailexports.marketing.records import iso_ms
 
@@ -106,86 +107,23 @@ class ContactDataDocument:
         return b"],[" * (self.groups - 1 - current) + b"]]}"
 
 
-class PinpointeSubscribersDocument:
-    """Pinpointe's GetSegmentSubscribersAsync file (seed 001): the records as `subscribers`
-    beside their `count`, in the top-level shape of Pinpointe's JSON answers:
-    `{"status": "SUCCESS", "data": {"subscribers": [...], "count": N}}`."""
-
-    splittable = True
-    extension = "json"
-
-    def head(self, task: ExportTask) -> bytes:
-        return b'{"status":"SUCCESS","data":{"subscribers":['
-
-    def item(self, row: Row, index: int, last_group: int | None) -> bytes:
-        return (b"," if index else b"") + dumps(row.record)
-
-    def tail(self, count: int, last_group: int | None) -> bytes:
-        return b'],"count":' + str(count).encode() + b"}}"
+LayoutFactory = Callable[[], Layout]
+# A dialect's own file shapes: {dialect name: {export type: layout}} (dialects/dialect.py).
+DialectLayouts = Mapping[str, Mapping[ExportType, LayoutFactory]]
 
 
-# Selzy's `send_result` for each of our delivery statuses (the vendor's checkEmail status
-# list; README "Selzy" has the same table). A recipient's status is the latest
-# delivery-kind event, never an open or a click, so ok_read and ok_link_visited do not occur.
-SELZY_SEND_RESULTS: dict[str, str] = {
-    "sent": "ok_sent",  # sent, no delivery answer yet
-    "delivered": "ok_delivered",
-    "soft_bounce": "err_will_retry",  # a delivery attempt failed, attempts continue
-    "hard_bounce": "err_user_unknown",  # the address does not exist
-    "complaint": "ok_fbl",  # delivered, then marked as spam by the recipient
-    "unsubscribe": "ok_unsubscribed",
-    "reject": "err_not_allowed",  # the sending service refused to send it
-}
-SELZY_UNKNOWN_STATUS = "not_sent"
-
-
-class SelzyDeliveryReport:
-    """Selzy's getCampaignDeliveryStats report (seed 002 and the vendor's synchronous method):
-    `{"result": {"fields": ["email", "send_result", "last_update", <field ids>], "data": [[...]]}}`,
-    one array per recipient, `last_update` as `YYYY-MM-DD hh:mm:ss` UTC.
-
-    The field ids are the task's, in its order; each record's `fields` holds exactly
-    those ids in that order (the reader builds it from the same list)."""
-
-    splittable = True
-    extension = "json"
-
-    def head(self, task: ExportTask) -> bytes:
-        field_ids = [str(field_id) for field_id in task.params.get("field_ids") or []]
-        fields = dumps(["email", "send_result", "last_update", *field_ids])
-        return b'{"result":{"fields":' + fields + b',"data":['
-
-    def item(self, row: Row, index: int, last_group: int | None) -> bytes:
-        record = row.record
-        changed_at = record["changed_at"]  # always `2025-03-01T10:11:12.345Z`, UTC
-        values = [
-            record["email"],
-            SELZY_SEND_RESULTS.get(record["status"], SELZY_UNKNOWN_STATUS),
-            f"{changed_at[:10]} {changed_at[11:19]}",
-            *record.get("fields", {}).values(),
-        ]
-        return (b"," if index else b"") + dumps(values)
-
-    def tail(self, count: int, last_group: int | None) -> bytes:
-        return b"]}}"
-
-
-# JSON files shaped the way a compatibility dialect's clients read them, by
-# (task.dialect, task_type); every other task gets the canonical layouts.
-DIALECT_LAYOUTS: dict[tuple[str, str], Callable[[], Layout]] = {
-    ("pinpointe", "segment_contacts"): PinpointeSubscribersDocument,
-    ("selzy", "campaign_delivery"): SelzyDeliveryReport,
-}
-
-
-def layout_for(task: ExportTask, checkpoint: Checkpoint | None = None) -> Layout:
-    """`checkpoint`: where a CSV layout keeps what it read from the store (see csv_layout)."""
+def layout_for(
+    task: ExportTask, checkpoint: Checkpoint | None = None, dialect_layouts: DialectLayouts | None = None
+) -> Layout:
+    """`checkpoint`: where a CSV layout keeps what it read from the store (see csv_layout).
+    `dialect_layouts`: JSON files shaped the way a compatibility dialect's clients read
+    them, for its tasks; every other task gets the canonical layouts."""
     if task.task_type == "contact_data":
         return ContactDataDocument()
     if task.format == "csv":
         return csv_layout(task, checkpoint if checkpoint is not None else Checkpoint())
     if task.format == "json" and task.dialect is not None:
-        dialect_layout = DIALECT_LAYOUTS.get((task.dialect, task.task_type.value))
+        dialect_layout = (dialect_layouts or {}).get(task.dialect, {}).get(task.task_type)
         if dialect_layout is not None:
             return dialect_layout()
     return Ndjson() if task.format == "ndjson" else JsonDocument()

@@ -24,8 +24,9 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from mailexports.config import Settings, get_settings
+from mailexports.errors import DestinationRefused
 from mailexports.exports import messages
-from mailexports.exports.destination import DestinationRefused, FileStore, exports_store, store_for
+from mailexports.exports.destination import FileStore, exports_store, store_for
 from mailexports.exports.task import ExportFile, ExportTask, Progress, TaskError, TaskStatus
 from mailexports.exports.task_store import DynamoTaskStore, TaskStore, TransitionRefused, now
 from mailexports.observability import logger

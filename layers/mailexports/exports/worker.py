@@ -25,7 +25,7 @@ from mailexports.exports.checkpoint import Checkpoint, FileCheckpoint
 from mailexports.exports.destination import FileStore, store_for
 from mailexports.exports.exporters import exporter_for
 from mailexports.exports.file_upload import FileUpload
-from mailexports.exports.layouts import Layout, layout_for
+from mailexports.exports.layouts import DialectLayouts, Layout, layout_for
 from mailexports.exports.lifecycle import TaskLifecycle
 from mailexports.exports.messages import ExportMessage, enqueue_export
 from mailexports.exports.messages import message_body as message_body  # where callers find it
@@ -53,7 +53,11 @@ class ExportWorker:
         store: TaskStore | None = None,
         settings: Settings | None = None,
         clock: Callable[[], datetime] = now,
+        layouts: DialectLayouts | None = None,
     ) -> None:
+        """`layouts`: the dialects' own file shapes (the handler passes the dialects');
+        without them every task gets the canonical layouts."""
+        self._layouts: DialectLayouts = layouts or {}
         self._settings = settings or get_settings()
         self._clock = clock
         self._lifecycle = TaskLifecycle(store, self._settings, clock)
@@ -89,7 +93,7 @@ class ExportWorker:
     def _run(self, task: ExportTask, remaining_ms: Callable[[], int]) -> None:
         checkpoint = (task.checkpoint or Checkpoint()).model_copy(deep=True)
         self._files_at = store_for(task.tenant_id, task.task_uuid, task.destination, self._settings)
-        layout = layout_for(task, checkpoint)
+        layout = layout_for(task, checkpoint, self._layouts)
         upload = self._open(task, checkpoint.current) if checkpoint.current else None
         files = list(task.files)
         last_beat = self._clock()

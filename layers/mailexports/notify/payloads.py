@@ -1,16 +1,15 @@
 """What a notification says: webhook payloads (one builder per API dialect) and email text.
 
-Building is kept apart from delivery: a compatibility route registers the payload
-its vendor's clients expect with `register_payload("selzy", builder)`, and the
-same notifier signs, sends, retries and records it.
+Building is kept apart from delivery: a compatibility dialect's value names the payload
+its vendor's clients expect (dialects/dialect.py), the notify handler hands those
+builders to the notifier, and the same notifier signs, sends, retries and records it.
 """
 
 from __future__ import annotations
 
 import html
-import importlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -27,27 +26,6 @@ EVENTS: tuple[Event, ...] = ("export.completed", "export.failed")
 # (task, event) -> a JSON-able dict, or the body text exactly as it must be sent.
 PayloadBuilder = Callable[[ExportTask, str], dict[str, Any] | str]
 
-_BUILDERS: dict[str | None, PayloadBuilder] = {}
-
-
-def register_payload(dialect: str | None, builder: PayloadBuilder) -> None:
-    """Use `builder` for the webhooks of tasks submitted through `dialect` (None: canonical)."""
-    _BUILDERS[dialect] = builder
-
-
-def builder_for(dialect: str | None) -> PayloadBuilder | None:
-    """The builder for `dialect`. The dialects register theirs when their package is
-    imported; the notifier imports it only for a dialect's task (canonical
-    notifications never pay for the compatibility routes)."""
-    if dialect is not None and dialect not in _BUILDERS:
-        importlib.import_module("mailexports.dialects")
-    return _BUILDERS.get(dialect)
-
-
-def registered_dialects() -> set[str]:
-    """Dialects whose own payload builder is registered in this process."""
-    return {dialect for dialect in _BUILDERS if dialect is not None}
-
 
 def canonical_payload(task: ExportTask, event: str) -> dict[str, Any]:
     """`{"type", "timestamp", "data": <the task as GET /v1/exports/{id} shows it>}`."""
@@ -57,17 +35,18 @@ def canonical_payload(task: ExportTask, event: str) -> dict[str, Any]:
     return {"type": event, "timestamp": iso_ms(at), "data": data}
 
 
-register_payload(None, canonical_payload)
-
-
-def build_payload(task: ExportTask, event: str) -> str:
-    """The webhook body for `task`, in its dialect; the exact text that is signed and sent."""
-    builder = builder_for(task.dialect)
-    if builder is None:
-        logger.warning(
-            "no payload builder for dialect; sending the canonical one", extra={"dialect": task.dialect}
-        )
-        builder = canonical_payload
+def build_payload(task: ExportTask, event: str, builders: Mapping[str, PayloadBuilder]) -> str:
+    """The webhook body for `task`, in its dialect; the exact text that is signed and sent.
+    `builders`: `{dialect name: builder}`, handed to the notifier by its handler."""
+    builder: PayloadBuilder = canonical_payload
+    if task.dialect is not None:
+        own = builders.get(task.dialect)
+        if own is None:
+            logger.warning(
+                "no payload builder for dialect; sending the canonical one", extra={"dialect": task.dialect}
+            )
+        else:
+            builder = own
     payload = builder(task, event)
     if isinstance(payload, str):
         return payload

@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -27,7 +27,7 @@ from mailexports.exports.task import ExportTask, NotificationAttempt, Notificati
 from mailexports.exports.task_store import DynamoTaskStore, TaskStore, now
 from mailexports.notify.mail import EmailSender
 from mailexports.notify.options import NotifyOptions
-from mailexports.notify.payloads import build_payload
+from mailexports.notify.payloads import PayloadBuilder, build_payload
 from mailexports.notify.recorder import NotificationRecorder
 from mailexports.notify.result import DeliveryResult
 from mailexports.notify.schedule import RetrySchedule, parse_retry_after, sqs_delay_seconds
@@ -70,8 +70,12 @@ class NotificationService:
         queue: NotifyQueue | None = None,
         schedule: RetrySchedule | None = None,
         clock: Callable[[], datetime] = now,
+        payloads: Mapping[str, PayloadBuilder] | None = None,
     ) -> None:
+        """`payloads`: `{dialect name: builder}` for the webhooks of the dialects' tasks
+        (the handler passes the dialects'); any other task gets the canonical payload."""
         self._settings = settings or get_settings()
+        self._payloads: Mapping[str, PayloadBuilder] = payloads or {}
         self._options = options or NotifyOptions.from_env()
         self._store = store or DynamoTaskStore()
         self._recorder = recorder or NotificationRecorder()
@@ -143,7 +147,7 @@ class NotificationService:
         if tenant is None:
             logger.error("the task's tenant is gone; nothing to sign with")
             return DeliveryResult("error", final=True)
-        body = build_payload(task, event)
+        body = build_payload(task, event, self._payloads)
         headers = webhook_headers(tenant.signing_secrets(at), webhook_id_for(task.task_uuid, event), at, body)
         return self._webhooks.send(url, body, headers)
 

@@ -25,6 +25,8 @@ from tests.unit.dialects.support import (
 
 from mailexports.config import Settings
 from mailexports.dialects import copernica
+from mailexports.dialects.copernica import DIALECT
+from mailexports.dialects.dialect import payload_builders
 from mailexports.exports.task import TaskError, TaskStatus
 from mailexports.exports.task_store import DynamoTaskStore
 from mailexports.notify.mail import EmailSender
@@ -35,6 +37,8 @@ from mailexports.tenants.service import create_tenant
 pytestmark = pytest.mark.usefixtures("public_dns")
 
 HOOK = "https://hooks.example.com/copernica"
+
+PAYLOADS = payload_builders([DIALECT])  # what the notify handler hands the notifier
 
 
 def post(
@@ -125,7 +129,7 @@ def test_report_web_address_in_the_query_gets_the_json_data_itself(
     task = task_of(identifier)
     assert task.notification is not None
     assert (task.notification.type, task.notification.target) == ("webhook", HOOK)
-    body = build_payload(task, "export.completed")
+    body = build_payload(task, "export.completed", PAYLOADS)
     assert body == get(handlers, identifier, data.tenant.api_key).raw  # the file, byte for byte
     assert json.loads(body) == contact_document(data, email)
 
@@ -142,7 +146,7 @@ def test_a_failed_request_reports_that_no_data_will_come(
             "error": TaskError(code="export_failed", message="store unreachable"),
         }
     )
-    payload = json.loads(build_payload(task, "export.failed"))
+    payload = json.loads(build_payload(task, "export.failed", PAYLOADS))
     assert payload == {
         "info": {"type": "email", "id": "abc@example.com"},
         "data": "Data not available",

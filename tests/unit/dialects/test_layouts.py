@@ -8,16 +8,12 @@ from datetime import UTC, datetime
 
 import pytest
 
+from mailexports.dialects import pinpointe, selzy
+from mailexports.dialects.dialect import dialect_layouts
+from mailexports.dialects.pinpointe_file import PinpointeSubscribersDocument
+from mailexports.dialects.selzy_file import SELZY_SEND_RESULTS, SelzyDeliveryReport
 from mailexports.exports.exporters.base import Row
-from mailexports.exports.layouts import (
-    SELZY_SEND_RESULTS,
-    ContactDataDocument,
-    JsonDocument,
-    Ndjson,
-    PinpointeSubscribersDocument,
-    SelzyDeliveryReport,
-    layout_for,
-)
+from mailexports.exports.layouts import ContactDataDocument, JsonDocument, Ndjson, layout_for
 from mailexports.exports.requests import ExportType
 from mailexports.exports.task import ExportTask
 from mailexports.marketing.records import DELIVERY_STATUS_OF
@@ -52,7 +48,8 @@ def task(task_type: ExportType, dialect: str | None, fmt: str = "json") -> Expor
 def test_layout_for_a_dialects_task(
     task_type: ExportType, dialect: str | None, fmt: str, layout: type
 ) -> None:
-    assert isinstance(layout_for(task(task_type, dialect, fmt)), layout)
+    layouts = dialect_layouts((pinpointe.DIALECT, selzy.DIALECT))  # as the worker's handler has them
+    assert isinstance(layout_for(task(task_type, dialect, fmt), None, layouts), layout)
 
 
 @pytest.mark.parametrize("count", [0, 1, 3])

@@ -28,6 +28,8 @@ from tests.unit.dialects.support import (
 )
 
 from mailexports.config import Settings
+from mailexports.dialects.dialect import payload_builders
+from mailexports.dialects.pinpointe import DIALECT
 from mailexports.dialects.pinpointe_wire import LOGIN_FAILED
 from mailexports.exports.task import TaskError, TaskStatus
 from mailexports.exports.task_store import DynamoTaskStore
@@ -40,6 +42,8 @@ from mailexports.tenants.models import CreatedTenant
 pytestmark = pytest.mark.usefixtures("public_dns")
 
 HOOK = "https://hooks.example.com/pinpointe"
+
+PAYLOADS = payload_builders([DIALECT])  # what the notify handler hands the notifier
 
 
 def newsletter_request(tenant: CreatedTenant, stat: str, start: str, end: str) -> dict[str, Any]:
@@ -163,7 +167,7 @@ def test_the_webhook_payload_carries_the_job_and_the_link_to_the_json_file(
     stat = data.of("send")[0]["stat_id"]
     job_id, document = job(handlers, aws_stack, newsletter_request(data.tenant, stat, "", ""))
     task = DynamoTaskStore().get(job_id, data.tenant.tenant_id)
-    payload = json.loads(build_payload(task, "export.completed"))
+    payload = json.loads(build_payload(task, "export.completed", PAYLOADS))
     assert payload["status"] == "SUCCESS"
     sent = payload["data"]
     assert sent["jobid"] == job_id
@@ -185,7 +189,7 @@ def test_a_failed_job_is_reported_as_error(
     failed = task.model_copy(
         update={"status": TaskStatus.FAILED, "error": TaskError(code="export_failed", message="disk on fire")}
     )
-    payload = json.loads(build_payload(failed, "export.failed"))
+    payload = json.loads(build_payload(failed, "export.failed", PAYLOADS))
     assert payload["status"] == "ERROR"
     assert payload["errormessage"] == "disk on fire"
     assert payload["data"]["jobid"] == task.task_uuid

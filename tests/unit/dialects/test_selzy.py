@@ -22,6 +22,8 @@ from tests.unit.dialects.support import (
 )
 
 from mailexports.config import Settings
+from mailexports.dialects.dialect import payload_builders
+from mailexports.dialects.selzy import DIALECT
 from mailexports.exports.task_store import DynamoTaskStore
 from mailexports.marketing.records import parse_line
 from mailexports.marketing.writer import MarketingWriter
@@ -34,6 +36,8 @@ pytestmark = pytest.mark.usefixtures("public_dns")
 STATS = "/selzy/en/api/async/getCampaignDeliveryStats"
 RESULT = "/selzy/en/api/async/getTaskResult"
 HOOK = "https://hooks.example.com/selzy"
+
+PAYLOADS = payload_builders([DIALECT])  # what the notify handler hands the notifier
 
 
 def request(handlers: dict[str, ModuleType], method: str, path: str, params: list[tuple[str, str]]) -> Answer:
@@ -169,7 +173,7 @@ def test_notify_url_receives_the_completed_get_task_result_json(
     task = DynamoTaskStore().get(task_uuid, data.tenant.tenant_id)
     assert task.notification is not None
     assert (task.notification.type, task.notification.target) == ("webhook", HOOK)
-    payload = json.loads(build_payload(task, "export.completed"))
+    payload = json.loads(build_payload(task, "export.completed", PAYLOADS))
     link = payload["result"]["file_to_download"]
     assert payload == {
         "result": {

@@ -18,9 +18,8 @@ from mailexports.config import Settings
 from mailexports.exports.requests import NotifyTarget
 from mailexports.exports.task import TaskStatus
 from mailexports.exports.task_store import DynamoTaskStore
-from mailexports.notify import payloads, ssrf
+from mailexports.notify import ssrf
 from mailexports.notify.options import NotifyOptions
-from mailexports.notify.payloads import register_payload
 from mailexports.notify.recorder import NotificationRecorder
 from mailexports.notify.service import NotificationService, NotifyMessage
 from mailexports.tenants.models import CreatedTenant
@@ -296,14 +295,18 @@ def test_a_failed_export_is_notified_with_its_error(
 
 
 def test_a_dialect_supplies_its_own_payload_through_the_same_notifier(
-    local: Settings, tenant: CreatedTenant, hooks: WebhookReceiver, monkeypatch: pytest.MonkeyPatch
+    local: Settings, tenant: CreatedTenant, hooks: WebhookReceiver
 ) -> None:
-    monkeypatch.setattr(payloads, "_BUILDERS", dict(payloads._BUILDERS))  # registered for this test only
-    register_payload(
-        "test-dialect", lambda task, event: {"result": {"task_id": task.task_uuid, "event": event}}
-    )
+    builder = lambda task, event: {"result": {"task_id": task.task_uuid, "event": event}}  # noqa: E731
     task = make_task(local, tenant.tenant_id, webhook(hooks.url()), dialect="test-dialect")
-    service(local, FakeQueue(), FakeClock(datetime.now(UTC))).handle(first_message(task))
+    notifier = NotificationService(
+        settings=local,
+        options=NotifyOptions.model_validate({}),
+        queue=FakeQueue(),
+        clock=FakeClock(datetime.now(UTC)),
+        payloads={"test-dialect": builder},
+    )
+    notifier.handle(first_message(task))
     request = hooks.received[0]
     assert Webhook(tenant.webhook_secret).verify(request.body, request.headers) == {
         "result": {"task_id": task.task_uuid, "event": "export.completed"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from mailexports.api.status import CANONICAL_STATUS, status_of
 from mailexports.config import Settings
 from mailexports.errors import ValidationFailed
 from mailexports.exports.requests import NotifyTarget
@@ -40,7 +41,7 @@ def problem(kind: str, value: str, policy: WebhookPolicy | None = None) -> str |
         refused = error
     else:
         return None
-    assert refused.status == 400
+    assert status_of(refused, CANONICAL_STATUS) == 400
     [detail] = refused.details
     assert detail["field"] == "notify.value"
     assert detail["issue"] in refused.message
