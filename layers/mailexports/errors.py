@@ -71,3 +71,14 @@ class UnsupportedFormat(DomainError):
 
     status = 422
     code = "unsupported_format"
+
+
+class RateLimited(DomainError):
+    """The tenant submits faster than its rate; `retry_after` says when a submit will pass."""
+
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int, details: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message, details)
+        self.retry_after = max(1, retry_after)

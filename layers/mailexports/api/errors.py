@@ -20,10 +20,17 @@ from aws_lambda_powertools.event_handler.request import Request
 
 from mailexports.api.http import json_response
 from mailexports.api.validation import validation_failure
-from mailexports.errors import DomainError, NotFound, Unauthorized
+from mailexports.errors import DomainError, NotFound, RateLimited, Unauthorized
 from mailexports.observability import logger
 
 ErrorRenderer = Callable[[DomainError], Response[str]]
+
+
+def with_retry_after(response: Response[str], error: DomainError) -> Response[str]:
+    """A rate-limited caller learns when to retry, whatever its dialect's error shape."""
+    if isinstance(error, RateLimited):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
 
 
 def canonical_error(error: DomainError) -> Response[str]:
@@ -55,7 +62,7 @@ def install_error_handlers(
 
     def refuse(error: DomainError) -> Response[str]:
         logger.info("request refused", extra={"code": error.code, "status": error.status})
-        return renderer_for(app.current_event.path)(error)
+        return with_retry_after(renderer_for(app.current_event.path)(error), error)
 
     app.exception_handler(DomainError)(refuse)
 

@@ -237,7 +237,7 @@ def file_text(task: ExportTask, max_bytes: int | None = None) -> str | None:
 
 
 def copernica_error(error: DomainError) -> Response[str]:
-    status = error.status if error.status in (404, 410) else 400
+    status = error.status if error.status in (404, 410, 429) else 400  # 429: over the submit rate
     return json_response(status, {"error": {"message": describe(error)}})
 
 
