@@ -19,6 +19,8 @@ class Settings(BaseModel):
     tasks_table: str = Field(alias="TASKS_TABLE")
     tenants_table: str = Field(alias="TENANTS_TABLE")
     marketing_table: str = Field(alias="MARKETING_TABLE")
+    # Per-tenant running slots and submit-rate buckets (fairness bookkeeping).
+    limits_table: str = Field(alias="LIMITS_TABLE")
     export_queue_url: str = Field(default="", alias="EXPORT_QUEUE_URL")
     notify_queue_url: str = Field(default="", alias="NOTIFY_QUEUE_URL")
     exports_bucket: str = Field(alias="EXPORTS_BUCKET")
@@ -43,6 +45,11 @@ class Settings(BaseModel):
         default="mailexports-destination-", min_length=1, alias="DESTINATION_ROLE_PREFIX"
     )
     watchdog_max_redrives: int = Field(default=3, ge=0, alias="WATCHDOG_MAX_REDRIVES")
+    # Fair under load: at most this many exports of one tenant run at once; the rest wait in `new`.
+    max_running_per_tenant: int = Field(default=5, ge=1, alias="MAX_RUNNING_PER_TENANT")
+    # Submits per tenant: a token bucket refilled at this rate, holding at most `submit_burst`.
+    submit_rate_per_second: float = Field(default=5.0, gt=0, alias="SUBMIT_RATE_PER_SECOND")
+    submit_burst: int = Field(default=50, ge=1, alias="SUBMIT_BURST")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

@@ -69,3 +69,13 @@ class UnsupportedFormat(DomainError):
     """A valid format that the export type cannot be written in (contact_data as csv)."""
 
     code = "unsupported_format"
+
+
+class RateLimited(DomainError):
+    """The tenant submits faster than its rate; `retry_after` says when a submit will pass."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int, details: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message, details)
+        self.retry_after = max(1, retry_after)

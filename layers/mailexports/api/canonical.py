@@ -24,6 +24,7 @@ from mailexports.errors import Conflict, NotFound
 from mailexports.exports import download_tokens, tracking
 from mailexports.exports.lifecycle import TaskLifecycle
 from mailexports.exports.submit import ExportSubmitter
+from mailexports.exports.submit_rate import SubmitRate
 from mailexports.exports.task import TaskStatus
 from mailexports.exports.task_store import DynamoTaskStore, TransitionRefused
 from mailexports.exports.task_view import destination_url, effective_status, presigned_url, task_view
@@ -58,7 +59,7 @@ def authenticate(request: Request) -> Tenant:
         202,
         "Accepted: the task (a retried submit with the same Idempotency-Key: the same task).",
         TaskView,
-        errors=(400, 401, 422),
+        errors=(400, 401, 422, 429),
         headers={"Location": header("The task's URL.")},
     ),
 )
@@ -77,12 +78,13 @@ def create_export(
 ) -> Response[str]:
     tenant = authenticate(request)
     base = api_base_url(request.resolved_event)
-    task, created = ExportSubmitter().submit(
+    task, created = ExportSubmitter(rate=SubmitRate()).submit(
         tenant.tenant_id, body, idempotency_key=idempotency_key, api_base_url=base
     )
     if created:
         metrics.add_metric(name="ExportsSubmitted", unit=MetricUnit.Count, value=1)
-    return json_response(202, task_view(task), {"Location": f"{base}/v1/exports/{task.task_uuid}"})
+    view = task_view(task, TaskLifecycle().queue.position(task))
+    return json_response(202, view, {"Location": f"{base}/v1/exports/{task.task_uuid}"})
 
 
 @submit_router.delete(
@@ -116,9 +118,10 @@ def cancel_export(request: Request, task_uuid: TaskId) -> Response[str]:
 )
 def get_export(request: Request, task_uuid: TaskId) -> Response[str]:
     tenant = authenticate(request)
-    task = DynamoTaskStore().get(task_uuid, tenant.tenant_id)
+    lifecycle = TaskLifecycle()
+    task = lifecycle.store.get(task_uuid, tenant.tenant_id)
     headers = {} if task.finished else {"Retry-After": str(POLL_AFTER_SECONDS)}
-    return json_response(200, task_view(task), headers)
+    return json_response(200, task_view(task, lifecycle.queue.position(task)), headers)
 
 
 @status_router.get(
@@ -136,8 +139,12 @@ def list_exports(
     cursor: Cursor = None,
 ) -> Response[str]:
     tenant = authenticate(request)
-    tasks, next_cursor = DynamoTaskStore().list(tenant.tenant_id, status=status, limit=limit, cursor=cursor)
-    return json_response(200, {"exports": [task_view(t) for t in tasks], "next_cursor": next_cursor})
+    lifecycle = TaskLifecycle()
+    tasks, next_cursor = lifecycle.store.list(tenant.tenant_id, status=status, limit=limit, cursor=cursor)
+    waiting = {t.task_uuid for t in tasks if t.status is TaskStatus.NEW}
+    places = lifecycle.queue.positions(tenant.tenant_id, waiting) if waiting else {}
+    exports = [task_view(t, places.get(t.task_uuid)) for t in tasks]
+    return json_response(200, {"exports": exports, "next_cursor": next_cursor})
 
 
 @status_router.get(

@@ -24,8 +24,15 @@ from mailexports.api.http import json_response
 from mailexports.api.status import CANONICAL_STATUS, status_of
 from mailexports.api.validation import validation_failure
 from mailexports.dialects.dialect import Dialect, ErrorRenderer
-from mailexports.errors import DomainError, NotFound, Unauthorized
+from mailexports.errors import DomainError, NotFound, RateLimited, Unauthorized
 from mailexports.observability import logger
+
+
+def with_retry_after(response: Response[str], error: DomainError) -> Response[str]:
+    """A rate-limited caller learns when to retry, whatever its dialect's error shape."""
+    if isinstance(error, RateLimited):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
 
 
 def canonical_error(error: DomainError) -> Response[str]:
@@ -51,7 +58,7 @@ def install_error_handlers(
     served = tuple(dialects)
 
     def refuse(error: DomainError) -> Response[str]:
-        answer = renderer_for(app.current_event.path, served)(error)
+        answer = with_retry_after(renderer_for(app.current_event.path, served)(error), error)
         logger.info("request refused", extra={"code": error.code, "status": answer.status_code})
         return answer
 

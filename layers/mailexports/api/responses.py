@@ -18,6 +18,8 @@ _ERRORS = {
     409: "The task is not in a state that allows this (`conflict`).",
     422: "Well-formed but refers to what the tenant does not have (`unknown_reference`), "
     "or reuses an Idempotency-Key with another body (`idempotency_key_reused`).",
+    429: "The tenant submits exports faster than its rate (`rate_limited`); the `Retry-After` "
+    "header says how many seconds to wait.",
     500: "Unexpected failure (`internal_error`); never carries internal detail.",
 }
 

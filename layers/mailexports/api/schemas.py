@@ -114,6 +114,13 @@ class TaskView(BaseModel):
     file_to_download: str | None
     expires_at: str | None
     destination: S3Destination | None = None
+    queue_position: int | None = Field(
+        default=None,
+        ge=1,
+        description="While `new`: the task's place among the tenant's exports waiting to start "
+        "(1 starts next). A tenant runs at most MAX_RUNNING_PER_TENANT exports at once; the "
+        "rest start in submission order as others finish. Absent once started.",
+    )
     error: TaskError | None = None
     notification: NotificationView | None = None
 

@@ -15,6 +15,7 @@ from mailexports.errors import (
     IdempotencyMismatch,
     NotAcceptable,
     NotFound,
+    RateLimited,
     Unauthorized,
     UnknownReference,
     UnsupportedFormat,
@@ -35,6 +36,7 @@ CANONICAL_STATUS: StatusTable = {
     UnknownReference: 422,
     UnsupportedFormat: 422,
     DestinationRefused: 422,
+    RateLimited: 429,
 }
 
 

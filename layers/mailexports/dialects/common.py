@@ -24,6 +24,7 @@ from mailexports.config import get_settings
 from mailexports.errors import DomainError, Unauthorized, UnknownReference, ValidationFailed
 from mailexports.exports.requests import ExportRequest, NotifyTarget
 from mailexports.exports.submit import ExportSubmitter
+from mailexports.exports.submit_rate import SubmitRate
 from mailexports.exports.task import ExportTask
 from mailexports.notify.targets import validate_notify_target
 from mailexports.tenants.models import Tenant
@@ -165,9 +166,10 @@ def submit(
     dialect: str,
     names: Mapping[str, str],
 ) -> ExportTask:
-    """Submit through the canonical core; unknown references come back in the dialect's names."""
+    """Submit through the canonical core; unknown references come back in the dialect's names.
+    A tenant over its submit rate is refused (RateLimited), as on the canonical API."""
     try:
-        task, _ = ExportSubmitter().submit(
+        task, _ = ExportSubmitter(rate=SubmitRate()).submit(
             tenant.tenant_id, request, api_base_url=api_base_url(event), dialect=dialect
         )
     except UnknownReference as error:

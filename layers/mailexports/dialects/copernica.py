@@ -59,7 +59,7 @@ from mailexports.dialects.common import (
     task_id,
 )
 from mailexports.dialects.dialect import Dialect
-from mailexports.errors import DomainError, NotFound, ValidationFailed
+from mailexports.errors import DomainError, NotFound, RateLimited, ValidationFailed
 from mailexports.exports.requests import ContactDataParams, ExportRequest, ExportType, NotifyTarget
 from mailexports.exports.task import ExportTask, TaskStatus
 from mailexports.exports.task_store import DynamoTaskStore
@@ -236,7 +236,12 @@ def file_text(task: ExportTask, max_bytes: int | None = None) -> str | None:
 
 
 # 400 for everything the caller got wrong (the only failure Copernica's PHP class knows).
-STATUS: dict[type[DomainError], int] = {DomainError: 400, NotFound: 404, DataRequestGone: 410}
+STATUS: dict[type[DomainError], int] = {
+    DomainError: 400,
+    NotFound: 404,
+    DataRequestGone: 410,
+    RateLimited: 429,  # over the submit rate
+}
 
 
 def copernica_error(error: DomainError) -> Response[str]:

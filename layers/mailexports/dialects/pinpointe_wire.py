@@ -27,9 +27,10 @@ from xml.sax.saxutils import escape
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 
+from mailexports.api.errors import with_retry_after
 from mailexports.api.http import json_response
 from mailexports.dialects.common import describe, headers_of
-from mailexports.errors import DomainError, Unauthorized, ValidationFailed
+from mailexports.errors import DomainError, RateLimited, Unauthorized, ValidationFailed
 
 ROOT = "xmlrequest"
 # Deep enough for any real request (xmlrequest > details > notify > type); more is an attack.
@@ -165,6 +166,11 @@ def failure(error: DomainError, wire: Wire) -> Response[str]:
     about which part was wrong); anything else the caller got wrong is ERROR (400)."""
     if isinstance(error, Unauthorized):
         return _answer(401, {"status": "FAILED", "errormessage": LOGIN_FAILED}, wire)
+    if isinstance(error, RateLimited):
+        # The vendor's ERROR body (its clients read `status`), on the status every HTTP client
+        # knows means "slow down", with Retry-After.
+        answer = _answer(429, {"status": "ERROR", "errormessage": describe(error)}, wire)
+        return with_retry_after(answer, error)
     return _answer(400, {"status": "ERROR", "errormessage": describe(error)}, wire)
 
 

@@ -40,7 +40,14 @@ from mailexports.dialects.common import (
 )
 from mailexports.dialects.dialect import Dialect
 from mailexports.dialects.selzy_file import SelzyDeliveryReport
-from mailexports.errors import DomainError, NotFound, Unauthorized, UnknownReference, ValidationFailed
+from mailexports.errors import (
+    DomainError,
+    NotFound,
+    RateLimited,
+    Unauthorized,
+    UnknownReference,
+    ValidationFailed,
+)
 from mailexports.exports.requests import CampaignDeliveryParams, ExportRequest, ExportType, NotifyTarget
 from mailexports.exports.task import ExportTask, TaskStatus
 from mailexports.exports.task_store import DynamoTaskStore
@@ -188,10 +195,12 @@ def unknown_method(lang: str, method: str) -> Response[str]:
 
 
 # The vendor's error codes (its "API errors" page), first matching class wins. The
-# service has no counterpart of access_denied, not_enough_money, retry_later or the
-# api_call_limit_exceeded_* codes: it never raises them.
+# service has no counterpart of access_denied, not_enough_money or retry_later: it never
+# raises them. A tenant over its submit rate gets the vendor's per-key call limit code
+# (in-band like every error; the Retry-After header says when to try again).
 ERROR_CODES: tuple[tuple[type[DomainError], str], ...] = (
     (Unauthorized, "invalid_api_key"),  # missing or unknown api_key
+    (RateLimited, "api_call_limit_exceeded_for_api_key"),
     (ValidationFailed, "invalid_arg"),  # a malformed argument, `lang` included
     (UnknownReference, "invalid_arg"),  # a campaign_id or task_uuid the tenant does not have
     (NotFound, "unknown_method"),  # any other method (or HTTP method) under /selzy/{lang}/api/

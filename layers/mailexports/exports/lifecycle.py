@@ -8,7 +8,9 @@ one wins. Whoever wins an end (complete, fail, cancel) then, and only then:
   and no parked bytes (in a customer's bucket, under their role, assumed afresh). The record keeps its checkpoint until that is done, so a
   crash half-way is finished by the next look at the task (`settle`);
 - hands the notification on, once (the notifier drops duplicates anyway).
-  Cancelled tasks are not notified: the client asked for it.
+  Cancelled tasks are not notified: the client asked for it;
+- gives the task's running slot back, so the tenant's next waiting task starts
+  (tenant_queue.py). A `new` task starts only once it holds a slot.
 
 `expire` is not stored: a completed task past its retention reads as expired,
 and the bucket's lifecycle rule deletes its files on the same schedule.
@@ -29,6 +31,7 @@ from mailexports.exports import messages
 from mailexports.exports.destination import FileStore, exports_store, store_for
 from mailexports.exports.task import ExportFile, ExportTask, Progress, TaskError, TaskStatus
 from mailexports.exports.task_store import DynamoTaskStore, TaskStore, TransitionRefused, now
+from mailexports.exports.tenant_queue import TenantQueue
 from mailexports.observability import logger
 
 __all__ = ["TaskLifecycle", "TransitionRefused", "expired", "status_at"]
@@ -55,12 +58,14 @@ class TaskLifecycle:
         self.store = store or DynamoTaskStore()
         self._settings = settings or get_settings()
         self._clock = clock
+        self.queue = TenantQueue(self.store, self._settings)
 
     # ------------------------------------------------------------------ running
     def claim(self, task_uuid: str, message_lease: str | None) -> ExportTask | None:
-        """Take the task under a fresh lease: from `new`, from the lease the message carries
-        (a continuation or re-drive), or from a worker whose heartbeat stopped. None when
-        the task is unknown, finished, or owned by a live worker (or another claim won)."""
+        """Take the task under a fresh lease: from `new` (once it holds one of its tenant's
+        running slots), from the lease the message carries (a continuation or re-drive), or
+        from a worker whose heartbeat stopped. None when the task is unknown, finished, waits
+        for a slot, or is owned by a live worker (or another claim won)."""
         task = self.store.load(task_uuid)
         if task is None:
             logger.warning("message for an unknown task, dropped")
@@ -74,6 +79,13 @@ class TaskLifecycle:
         if task.status is TaskStatus.PROCESSING and not (message_lease == task.lease or stale):
             logger.info("task is owned by a live worker")
             return None
+        if task.status is TaskStatus.NEW and not self.queue.admit(task):
+            waiting = self.wait(task)
+            if waiting is None or waiting.task_uuid not in self.queue.holders(task.tenant_id):
+                # It waits in `new`; whoever frees a slot sends it a message again (dispatch).
+                logger.info("tenant at its running limit; the task waits")
+                return None
+            task = waiting  # a slot was handed to it while it was being marked
         started = {"started_at": moment} if task.status is TaskStatus.NEW else {}
         try:
             return self.store.transition(
@@ -87,6 +99,15 @@ class TaskLifecycle:
             )
         except TransitionRefused:
             logger.info("another worker claimed the task first")
+            return None
+
+    def wait(self, task: ExportTask) -> ExportTask | None:
+        """Mark a `new` task as turned away for want of a slot (None: it moved on meanwhile)."""
+        try:
+            return self.store.transition(
+                task, {TaskStatus.NEW}, waiting_since=task.waiting_since or self._clock()
+            )
+        except TransitionRefused:
             return None
 
     def checkpoint(self, task: ExportTask, **changes: Any) -> ExportTask:
@@ -146,6 +167,7 @@ class TaskLifecycle:
         notification = task.notification
         if notification is not None and notification.status == "pending" and not notification.attempts:
             self._notify(task)  # we may have crashed between the end and the hand-on
+        self.queue.finish(task)  # ... or before its slot was given back
 
     def _end(
         self, task: ExportTask, from_: Iterable[TaskStatus], held_lease: str | None, **changes: Any
@@ -158,6 +180,7 @@ class TaskLifecycle:
         ended = self.store.load(task.task_uuid) or ended
         self._clean_up(ended)
         self._notify(ended)
+        self.queue.finish(ended)
         return ended
 
     def _clean_up(self, task: ExportTask) -> None:

@@ -4,6 +4,9 @@ With an `Idempotency-Key` the task id is derived from (tenant, key), so a retrie
 submit finds the task it already made instead of making a second one; the same
 key with another body is refused. A retry of a task still `new` re-sends its
 message, so a crash between the put and the send heals on the client's retry.
+
+The API routes pass a `SubmitRate`: a tenant over its rate is refused (RateLimited)
+once the request is known to be valid, so bad input still writes nothing at all.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from mailexports.exports.requests import (
     SegmentContactsParams,
     refuse_unsupported_format,
 )
+from mailexports.exports.submit_rate import SubmitRate
 from mailexports.exports.task import ExportTask, NotificationState, TaskStatus
 from mailexports.exports.task_store import DynamoTaskStore, TaskStore, now
 from mailexports.marketing.reader import MarketingReader
@@ -37,8 +41,9 @@ def request_hash(request: ExportRequest) -> str:
 
 
 class ExportSubmitter:
-    def __init__(self, store: TaskStore | None = None) -> None:
+    def __init__(self, store: TaskStore | None = None, rate: SubmitRate | None = None) -> None:
         self._store = store or DynamoTaskStore()
+        self._rate = rate
 
     def submit(
         self,
@@ -57,6 +62,8 @@ class ExportSubmitter:
         )
         refuse_unsupported_format(request)
         self._check_references(tenant_id, request, task_uuid=task_uuid)
+        if self._rate is not None:  # spent only by a request that passed validation
+            self._rate.take(tenant_id)
         digest = request_hash(request)
         task = ExportTask(
             task_uuid=task_uuid,

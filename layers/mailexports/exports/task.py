@@ -88,6 +88,9 @@ class ExportTask(BaseModel):
     lease: str | None = None
     checkpoint: Checkpoint | None = None
     redrives: int = 0  # times the watchdog re-drove a stalled task
+    # Set when the task found its tenant's running slots full: its message was dropped, so
+    # whoever hands it a slot must send it a new one (tenant_queue.py).
+    waiting_since: datetime | None = None
 
     @property
     def finished(self) -> bool:

@@ -39,9 +39,11 @@ class TaskStore(Protocol):
 
 
 # Attributes computed from others by `_to_item`, rewritten with every transition.
-_DERIVED = ("active", "heartbeat_at", "ttl")
+_DERIVED = ("active", "heartbeat_at", "ttl", "queued_tenant", "queued_at")
 # Optional attributes a transition may clear by setting them to None.
-_REMOVABLE = frozenset({"active", "heartbeat_at", "error", "lease", "checkpoint", "notification"})
+_REMOVABLE = frozenset(
+    {"active", "heartbeat_at", "error", "lease", "checkpoint", "notification", "queued_tenant", "queued_at"}
+)
 
 
 def stamp(moment: datetime) -> str:
@@ -54,9 +56,18 @@ def _to_item(task: ExportTask) -> dict[str, Any]:
     if not task.finished:
         item["active"] = "1"  # sparse index of unfinished tasks, for the watchdog
         item["heartbeat_at"] = stamp(task.heartbeat_at or task.created_at)
+    if task.status is TaskStatus.NEW:
+        # Sparse index of the tenant's tasks waiting to start, in submission order (fairness).
+        item["queued_tenant"] = task.tenant_id
+        item["queued_at"] = queue_key(task)
     expires = task.expires_at or task.created_at + timedelta(days=get_settings().retention_days)
     item["ttl"] = int((expires + RECORD_GRACE).timestamp())
     return item
+
+
+def queue_key(task: ExportTask) -> str:
+    """Orders a tenant's waiting tasks by submission; the id breaks ties."""
+    return f"{stamp(task.created_at)}#{task.task_uuid}"
 
 
 def _from_item(item: dict[str, Any]) -> ExportTask:

@@ -45,7 +45,8 @@ def _ts(value: datetime | None) -> str | None:
     return iso_ms(value) if value else None
 
 
-def task_view(task: ExportTask) -> dict[str, Any]:
+def task_view(task: ExportTask, queue_position: int | None = None) -> dict[str, Any]:
+    """`queue_position`: the task's place among its tenant's exports waiting to start."""
     status = effective_status(task)
     downloadable = status is TaskStatus.COMPLETED
     files = [
@@ -75,6 +76,8 @@ def task_view(task: ExportTask) -> dict[str, Any]:
     }
     if task.destination is not None:
         view["destination"] = task.destination.model_dump(mode="json")
+    if queue_position is not None and task.status is TaskStatus.NEW:
+        view["queue_position"] = queue_position
     if task.error is not None:
         view["error"] = task.error.model_dump()
     if task.notification is not None:

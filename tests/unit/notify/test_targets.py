@@ -15,6 +15,7 @@ from mailexports.notify.targets import validate_notify_target
 SETTINGS = Settings.from_env(
     {
         "TASKS_TABLE": "t",
+        "LIMITS_TABLE": "l",
         "TENANTS_TABLE": "t",
         "MARKETING_TABLE": "m",
         "EXPORTS_BUCKET": "e",
