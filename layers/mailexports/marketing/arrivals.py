@@ -1,0 +1,93 @@
+"""Arrival stamps: when a record reached the service, for exact incremental exports.
+
+An event's `at` is when it happened; its `arrived_at` is when the writer stored it,
+by the writer's own clock, taken as the request is sent. Incremental exports
+(`since_task`) select by arrival, so an event that reaches us a day late, with an
+old `at`, lands in the next incremental file instead of being lost behind a
+window that has already been exported.
+
+The stamp is written once. An event is put with `attribute_not_exists`: a
+re-import or a retried ingest batch (even one racing the first write) fails the
+condition and leaves the stored stamp alone, so the event stays in the one window
+it first arrived in. Events already stored are filtered out first by one
+consistent BatchGetItem per 100 keys, so a re-import costs reads, not writes.
+A recipient status carries the stamp of the change that set it (its conditional
+put only succeeds for a newer delivery event, see `MarketingWriter`).
+
+Opens, clicks and recipient statuses get gsi4 keys: the partition key is the
+item's own (sharded) partition, the sort key `{arrived_at}#...`, so a window of
+arrivals is one Query per shard.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Final
+
+from botocore.exceptions import ClientError
+
+from mailexports.marketing import codec, keys
+from mailexports.marketing.batches import BATCH_GET_KEYS, batch_get
+from mailexports.marketing.codec import Item, serialize_item
+from mailexports.marketing.records import iso_ms
+from mailexports.marketing.writes import gives_up
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+ARRIVED_AT: Final = "arrived_at"
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def stamp_event(item: Item, arrived: datetime) -> Item:
+    """The event item with its arrival; opens and clicks (the tracked ones, with gsi1) get gsi4."""
+    stamp = iso_ms(arrived)
+    stamped = {**item, ARRIVED_AT: stamp}
+    if "gsi1pk" in item:
+        stamped["gsi4pk"] = item["pk"]
+        stamped["gsi4sk"] = keys.arrival_gsi4sk(stamp, item["contact_id"], item["event_id"])
+    return stamped
+
+
+def stamp_recipient(item: Item, arrived: datetime) -> Item:
+    stamp = iso_ms(arrived)
+    return {
+        **item,
+        ARRIVED_AT: stamp,
+        "gsi4pk": item["pk"],
+        "gsi4sk": keys.arrival_gsi4sk(stamp, item["contact_id"]),
+    }
+
+
+def stored_keys(
+    db: DynamoDBClient, table: str, wanted: Sequence[tuple[str, str]], *, attempts: int
+) -> set[tuple[str, str]]:
+    """Which of up to 100 (pk, sk) keys are stored already (strongly consistent)."""
+    assert len(wanted) <= BATCH_GET_KEYS
+    request = {
+        "Keys": [codec.key(pk, sk) for pk, sk in wanted],
+        "ProjectionExpression": "pk, sk",
+        "ConsistentRead": True,
+    }
+    with gives_up("BatchGetItem"):
+        items, _ = batch_get(db, table, request, attempts=attempts)
+    return {(codec.required(item, "pk"), codec.required(item, "sk")) for item in items}
+
+
+def put_new_event(db: DynamoDBClient, table: str, item: Item, clock: Clock) -> bool:
+    """Store the event stamped now, unless it is stored already; True if this call stored it."""
+    wire, _ = serialize_item(stamp_event(item, clock()))
+    try:
+        with gives_up("PutItem"):
+            db.put_item(TableName=table, Item=wire, ConditionExpression="attribute_not_exists(sk)")
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return False  # a concurrent write of the same event got there first: its stamp stands
+        raise
+    return True
