@@ -38,6 +38,10 @@ class Settings(BaseModel):
     # A processing task whose heartbeat is older than this is taken over or re-driven.
     heartbeat_stale_seconds: int = Field(default=300, ge=30, alias="HEARTBEAT_STALE_SECONDS")
     watchdog_max_redrives: int = Field(default=3, ge=0, alias="WATCHDOG_MAX_REDRIVES")
+    # An export's watermark is its start minus this: it must exceed the longest a write can be
+    # in flight after its arrival stamp, plus index (GSI) propagation, plus the clock skew
+    # between writers and workers (docs/data-model.md, "Arrival and watermarks").
+    watermark_lag_seconds: int = Field(default=120, ge=0, le=86_400, alias="WATERMARK_LAG_SECONDS")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

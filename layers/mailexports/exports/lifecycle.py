@@ -26,6 +26,7 @@ from botocore.exceptions import ClientError
 from mailexports import aws
 from mailexports.config import Settings, get_settings
 from mailexports.exports import messages
+from mailexports.exports.requests import WATERMARKED
 from mailexports.exports.task import ExportFile, ExportTask, Progress, TaskError, TaskStatus
 from mailexports.exports.task_store import DynamoTaskStore, TaskStore, TransitionRefused, now
 from mailexports.observability import logger
@@ -73,7 +74,7 @@ class TaskLifecycle:
         if task.status is TaskStatus.PROCESSING and not (message_lease == task.lease or stale):
             logger.info("task is owned by a live worker")
             return None
-        started = {"started_at": moment} if task.status is TaskStatus.NEW else {}
+        started = self._start(task, moment) if task.status is TaskStatus.NEW else {}
         try:
             return self.store.transition(
                 task,
@@ -87,6 +88,15 @@ class TaskLifecycle:
         except TransitionRefused:
             logger.info("another worker claimed the task first")
             return None
+
+    def _start(self, task: ExportTask, moment: datetime) -> dict[str, Any]:
+        """The first claim fixes the start and, for watermarked types, the watermark: every
+        write stamped before it has landed (and reached the indexes) by the time we read."""
+        started: dict[str, Any] = {"started_at": moment}
+        if task.task_type.value in WATERMARKED:
+            mark = moment - timedelta(seconds=self._settings.watermark_lag_seconds)
+            started["watermark"] = mark.replace(microsecond=mark.microsecond // 1000 * 1000)  # the store's ms
+        return started
 
     def checkpoint(self, task: ExportTask, **changes: Any) -> ExportTask:
         """Record progress (or just a heartbeat); refused once this worker no longer owns the task."""

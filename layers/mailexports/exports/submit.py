@@ -22,6 +22,7 @@ from mailexports.exports.requests import (
     SegmentContactsParams,
     refuse_unsupported_format,
 )
+from mailexports.exports.since_task import since_watermark
 from mailexports.exports.task import ExportTask, NotificationState, TaskStatus
 from mailexports.exports.task_store import DynamoTaskStore, TaskStore, now
 from mailexports.marketing.reader import MarketingReader
@@ -51,6 +52,7 @@ class ExportSubmitter:
         """Return the task and whether this call created it."""
         refuse_unsupported_format(request)
         self._check_references(tenant_id, request)
+        since = since_watermark(self._store, tenant_id, request)
         digest = request_hash(request)
         task_uuid = (
             str(uuid.uuid5(_IDEMPOTENCY_NAMESPACE, f"{tenant_id}\n{idempotency_key}"))
@@ -74,6 +76,7 @@ class ExportSubmitter:
             created_at=now(),
             api_base_url=api_base_url,
             request_hash=digest,
+            since_watermark=since,
         )
         created = self._store.create(task)
         if not created:

@@ -86,6 +86,10 @@ class ExportTask(BaseModel):
     lease: str | None = None
     checkpoint: Checkpoint | None = None
     redrives: int = 0  # times the watchdog re-drove a stalled task
+    # campaign_activity / campaign_delivery: the export holds what arrived before `watermark`
+    # (set once, when first claimed) and, with `since_task`, from that task's watermark on.
+    watermark: datetime | None = None
+    since_watermark: datetime | None = None
 
     @property
     def finished(self) -> bool:

@@ -67,6 +67,8 @@ def task_view(task: ExportTask) -> dict[str, Any]:
         "file_to_download": files[0]["url"] if files and downloadable else None,
         "expires_at": _ts(task.expires_at),
     }
+    if task.watermark is not None and task.status is TaskStatus.COMPLETED:
+        view["watermark"] = _ts(task.watermark)  # what arrived before it is in the export, nothing after
     if task.error is not None:
         view["error"] = task.error.model_dump()
     if task.notification is not None:

@@ -22,8 +22,9 @@ arrivals is one Query per shard.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from botocore.exceptions import ClientError
 
@@ -91,3 +92,26 @@ def put_new_event(db: DynamoDBClient, table: str, item: Item, clock: Clock) -> b
             return False  # a concurrent write of the same event got there first: its stamp stands
         raise
     return True
+
+
+@dataclass(frozen=True, slots=True)
+class ArrivalWindow:
+    """What an export reads, by arrival: `[since, until)`; `since` None means from the beginning.
+
+    Items stored before arrival stamps existed have none and count as arrived at the
+    beginning: a full export holds them, an incremental one never does."""
+
+    until: datetime
+    since: datetime | None = None
+
+    def bounds(self) -> tuple[str, str]:
+        """For `gsi4sk BETWEEN :since AND :until` (see `keys.arrival_gsi4sk`)."""
+        assert self.since is not None
+        until = iso_ms(self.until)
+        return min(iso_ms(self.since), until), until  # DynamoDB refuses BETWEEN high AND low
+
+    def before_until(self, names: dict[str, str], values: dict[str, Any]) -> str:
+        """A FilterExpression term: arrived before `until` (or never stamped)."""
+        names["#arrived_at"] = ARRIVED_AT
+        values[":arrived_until"] = {"S": iso_ms(self.until)}
+        return "(attribute_not_exists(#arrived_at) OR #arrived_at < :arrived_until)"
