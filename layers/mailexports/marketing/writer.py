@@ -87,7 +87,7 @@ class MarketingWriter:
         max_workers: int = 8,
         chunk_records: int = CHUNK_RECORDS,
         max_attempts: int = 15,
-        clock: arrivals.Clock = arrivals.utc_now,
+        clock: arrivals.Clock | None = None,
     ) -> None:
         if not tenant_id:
             raise ValueError("tenant_id must not be empty")
@@ -101,7 +101,8 @@ class MarketingWriter:
         self._max_workers = max_workers
         self._chunk_records = chunk_records
         self._max_attempts = max_attempts
-        self._clock = clock  # arrival stamps: this writer's clock, read as each request is sent
+        # Arrival stamps: this writer's clock (by default `arrivals.utc_now`), read as each request is sent.
+        self._clock = clock or arrivals.utc_now
         self._client = aws.dynamodb()
         self._s3 = aws.s3()
         self._campaign_of_stat: dict[str, str] = {}
