@@ -109,6 +109,14 @@ class TaskView(BaseModel):
     files: list[FileView]
     file_to_download: str | None
     expires_at: str | None
+    watermark: str | None = Field(
+        default=None,
+        description=(
+            "Completed campaign_activity / campaign_delivery tasks: the file holds every record that "
+            "reached the service before this instant and none after; pass the task as "
+            "`params.since_task` to export what arrived since."
+        ),
+    )
     error: TaskError | None = None
     notification: NotificationView | None = None
 
