@@ -46,7 +46,7 @@ def test_tables_have_the_declared_indexes(aws_stack: Settings) -> None:
     table = boto3.client("dynamodb").describe_table(TableName=aws_stack.tasks_table)["Table"]
     assert {i["IndexName"] for i in table["GlobalSecondaryIndexes"]} == {"TenantCreated", "ActiveHeartbeat"}
     marketing = boto3.client("dynamodb").describe_table(TableName=aws_stack.marketing_table)["Table"]
-    assert {i["IndexName"] for i in marketing["GlobalSecondaryIndexes"]} == {"gsi1", "gsi2", "gsi3"}
+    assert {i["IndexName"] for i in marketing["GlobalSecondaryIndexes"]} == {"gsi1", "gsi2", "gsi3", "gsi4"}
 
 
 def test_exports_bucket_expires_files_after_the_retention_period(aws_stack: Settings) -> None:
