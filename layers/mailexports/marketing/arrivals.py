@@ -6,7 +6,7 @@ by the writer's own clock, taken as the request is sent. Incremental exports
 old `at`, lands in the next incremental file instead of being lost behind a
 window that has already been exported.
 
-The stamp is written once. An event is put with `attribute_not_exists`: a
+The stamp is written once. An open or click is put with `attribute_not_exists`: a
 re-import or a retried ingest batch (even one racing the first write) fails the
 condition and leaves the stored stamp alone, so the event stays in the one window
 it first arrived in. Events already stored are filtered out first by one
@@ -31,13 +31,17 @@ from botocore.exceptions import ClientError
 from mailexports.marketing import codec, keys
 from mailexports.marketing.batches import BATCH_GET_KEYS, batch_get
 from mailexports.marketing.codec import Item, serialize_item
-from mailexports.marketing.records import iso_ms
+from mailexports.marketing.records import EventType, iso_ms
 from mailexports.marketing.writes import gives_up
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 ARRIVED_AT: Final = "arrived_at"
+# The events exported by arrival. Delivery-kind events (send, delivery, bounces, ...) are
+# read by arrival through the recipient status they change, which carries its own stamp;
+# their own items stay plain, so they keep the cheaper BatchWriteItem.
+STAMPED_EVENTS: Final = frozenset({EventType.OPEN, EventType.CLICK})
 
 Clock = Callable[[], datetime]
 
@@ -47,13 +51,14 @@ def utc_now() -> datetime:
 
 
 def stamp_event(item: Item, arrived: datetime) -> Item:
-    """The event item with its arrival; opens and clicks (the tracked ones, with gsi1) get gsi4."""
+    """An open or click item with its arrival and its gsi4 keys."""
     stamp = iso_ms(arrived)
-    stamped = {**item, ARRIVED_AT: stamp}
-    if "gsi1pk" in item:
-        stamped["gsi4pk"] = item["pk"]
-        stamped["gsi4sk"] = keys.arrival_gsi4sk(stamp, item["contact_id"], item["event_id"])
-    return stamped
+    return {
+        **item,
+        ARRIVED_AT: stamp,
+        "gsi4pk": item["pk"],
+        "gsi4sk": keys.arrival_gsi4sk(stamp, item["contact_id"], item["event_id"]),
+    }
 
 
 def stamp_recipient(item: Item, arrived: datetime) -> Item:

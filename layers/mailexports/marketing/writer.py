@@ -2,8 +2,10 @@
 
 Every write is idempotent: items are keyed by the records' own ids, so writing
 the same records twice leaves every item as it was. The one import-time
-attribute, an event's or status change's arrival stamp (`arrivals.py`), is
-written once: events go in by conditional put, skipped when already stored. A recipient's delivery status is the latest of its delivery events
+attribute, the arrival stamp of an open, click or status change (`arrivals.py`),
+is written once: opens and clicks go in by conditional put, skipped when already
+stored; other events by BatchWriteItem, unstamped (their arrival is the status
+change they make). A recipient's delivery status is the latest of its delivery events
 whatever order they arrive in: a conditional update keeps the newer
 `status_key` (`{at}#{event_id}`).
 
@@ -215,7 +217,7 @@ class MarketingWriter:
             if isinstance(record, MessageRecord):
                 items = [self._placed_mime(items[0], record, chunk)]
             for item in items:
-                if isinstance(record, EventRecord):
+                if isinstance(record, EventRecord) and record.type in arrivals.STAMPED_EVENTS:
                     chunk.put_event(item)
                 else:
                     chunk.put(item)
