@@ -50,6 +50,10 @@ class Settings(BaseModel):
     # Submits per tenant: a token bucket refilled at this rate, holding at most `submit_burst`.
     submit_rate_per_second: float = Field(default=5.0, gt=0, alias="SUBMIT_RATE_PER_SECOND")
     submit_burst: int = Field(default=50, ge=1, alias="SUBMIT_BURST")
+    # An export's watermark is its start minus this: it must exceed the longest a write can be
+    # in flight after its arrival stamp, plus index (GSI) propagation, plus the clock skew
+    # between writers and workers (docs/data-model.md, "Arrival and watermarks").
+    watermark_lag_seconds: int = Field(default=120, ge=0, le=86_400, alias="WATERMARK_LAG_SECONDS")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

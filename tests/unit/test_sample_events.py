@@ -26,11 +26,14 @@ from mailexports_dev.local.template import PROJECT_ROOT, functions
 
 SAMPLE_KEY = "mxk_sample_events_key_not_a_real_secret"
 SAMPLE_TASK = "7d4e1c2a-5b3f-4e8a-9c1d-2f6a8b0e4d31"
+# A completed export with a watermark: the incremental sample's since_task.
+SAMPLE_SINCE_TASK = "3c9b7f1e-8a2d-4f6b-b1e0-5d7c9a4e2f18"
 FOLDERS = {"submit": "SubmitFunction", "status": "StatusFunction", "worker": "WorkerFunction"}
 # What each sample is meant to show, with the sample tenant's data and its one `new` task.
 EXPECTED_STATUS = {
     "submit/create_export.json": 202,
     "submit/create_export_csv.json": 202,
+    "submit/create_incremental_export.json": 202,
     "submit/create_export_invalid.json": 400,
     # The sample's customer bucket does not exist here: a 422 naming destination.bucket.
     "submit/create_export_destination.json": 422,
@@ -76,6 +79,17 @@ def sample_tenant(aws_stack: Settings) -> Tenant:
             task_type=ExportType.CAMPAIGN_ACTIVITY,
             params={"stat_id": "981"},
             created_at=datetime.now(UTC),
+        )
+    )
+    DynamoTaskStore().create(
+        ExportTask(
+            task_uuid=SAMPLE_SINCE_TASK,
+            tenant_id=tenant.tenant_id,
+            task_type=ExportType.CAMPAIGN_ACTIVITY,
+            status=TaskStatus.COMPLETED,
+            params={"stat_id": "981"},
+            created_at=datetime.now(UTC),
+            watermark=datetime.now(UTC),
         )
     )
     return tenant

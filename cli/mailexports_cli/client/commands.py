@@ -65,6 +65,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--param", action="append", default=[], metavar="KEY=VALUE",
         help="an export parameter, repeatable; commas make a list: segment_ids=a,b",
     )  # fmt: skip
+    export.add_argument(
+        "--since-task", metavar="ID",
+        help="only what reached the service after export ID's watermark (params.since_task)",
+    )  # fmt: skip
     export.add_argument("--format", choices=("json", "ndjson", "csv"), help="file format (API default: json)")
     export.add_argument("--compression", choices=("none", "gzip"), help="(API default: none)")
     notify = export.add_mutually_exclusive_group()
@@ -134,6 +138,10 @@ def _client(args: argparse.Namespace) -> ApiClient:
 
 def submit_body(args: argparse.Namespace) -> dict[str, Any]:
     body: dict[str, Any] = {"type": args.type, "params": parse_params(args.type, args.param)}
+    if args.since_task:
+        if "since_task" in body["params"]:
+            raise UsageError("--since-task and --param since_task=...: give the task once")
+        body["params"]["since_task"] = args.since_task
     if args.format:
         body["format"] = args.format
     if args.compression:

@@ -36,6 +36,12 @@ def _client(service: str) -> Any:
     return boto3.client(service, region_name=REGION)  # type: ignore[call-overload]
 
 
+# The emulator is one process with one clock, and moto's indexes are updated with the write: data
+# is exportable at once. The residual risk at L = 0 (a write in flight as an export starts) is
+# the README's; pass parameters={"WatermarkLagSeconds": ...} to run with a lag.
+LOCAL_PARAMETERS = {"WatermarkLagSeconds": "0"}
+
+
 def create_resources(
     prefix: str = "mailexports-local",
     parameters: dict[str, str] | None = None,
@@ -44,7 +50,7 @@ def create_resources(
     """Create every emulated resource; return the resolver and the functions' environment."""
     _client.cache_clear()  # clients are bound to the endpoint and credentials of this call
     template = template or load_template()
-    resolver = Resolver(parameters={**parameter_defaults(template), **(parameters or {})})
+    resolver = Resolver(parameters={**parameter_defaults(template), **LOCAL_PARAMETERS, **(parameters or {})})
     resolver.parameters.setdefault("AWS::Region", REGION)
     resolver.parameters.setdefault("AWS::AccountId", ACCOUNT)
     resources = template["Resources"]

@@ -121,6 +121,14 @@ class TaskView(BaseModel):
         "(1 starts next). A tenant runs at most MAX_RUNNING_PER_TENANT exports at once; the "
         "rest start in submission order as others finish. Absent once started.",
     )
+    watermark: str | None = Field(
+        default=None,
+        description=(
+            "Completed campaign_activity / campaign_delivery tasks: the file holds every record that "
+            "reached the service before this instant and none after; pass the task as "
+            "`params.since_task` to export what arrived since."
+        ),
+    )
     error: TaskError | None = None
     notification: NotificationView | None = None
 

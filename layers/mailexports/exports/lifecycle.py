@@ -29,6 +29,7 @@ from mailexports.config import Settings, get_settings
 from mailexports.errors import DestinationRefused
 from mailexports.exports import messages
 from mailexports.exports.destination import FileStore, exports_store, store_for
+from mailexports.exports.requests import WATERMARKED
 from mailexports.exports.task import ExportFile, ExportTask, Progress, TaskError, TaskStatus
 from mailexports.exports.task_store import DynamoTaskStore, TaskStore, TransitionRefused, now
 from mailexports.exports.tenant_queue import TenantQueue
@@ -86,7 +87,7 @@ class TaskLifecycle:
                 logger.info("tenant at its running limit; the task waits")
                 return None
             task = waiting  # a slot was handed to it while it was being marked
-        started = {"started_at": moment} if task.status is TaskStatus.NEW else {}
+        started = self._start(task, moment) if task.status is TaskStatus.NEW else {}
         try:
             return self.store.transition(
                 task,
@@ -109,6 +110,15 @@ class TaskLifecycle:
             )
         except TransitionRefused:
             return None
+
+    def _start(self, task: ExportTask, moment: datetime) -> dict[str, Any]:
+        """The first claim fixes the start and, for watermarked types, the watermark: every
+        write stamped before it has landed (and reached the indexes) by the time we read."""
+        started: dict[str, Any] = {"started_at": moment}
+        if task.task_type.value in WATERMARKED:
+            mark = moment - timedelta(seconds=self._settings.watermark_lag_seconds)
+            started["watermark"] = mark.replace(microsecond=mark.microsecond // 1000 * 1000)  # the store's ms
+        return started
 
     def checkpoint(self, task: ExportTask, **changes: Any) -> ExportTask:
         """Record progress (or just a heartbeat); refused once this worker no longer owns the task."""

@@ -51,11 +51,31 @@ class _Params(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# A task id as `since_task`: the export then holds only what arrived after that task's watermark.
+SinceTask = Annotated[
+    str | None,
+    Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[0-9A-Za-z-]+$",
+        description=(
+            "A completed export of the same type and stat_id/campaign_id: export exactly what reached "
+            "the service after its watermark (late events included), up to this task's watermark."
+        ),
+    ),
+]
+
+# The export types whose completed tasks carry a watermark (and whose params take since_task).
+WATERMARKED = frozenset({"campaign_activity", "campaign_delivery"})
+
+
 class CampaignActivityParams(_Params):
     stat_id: TextId
     start_date: date | None = None
     end_date: date | None = None
     events: list[Activity] = Field(default_factory=lambda: list(ALL_ACTIVITIES), min_length=1)
+    since_task: SinceTask = None
 
     @model_validator(mode="after")
     def _window(self) -> CampaignActivityParams:
@@ -84,6 +104,7 @@ class CampaignDeliveryParams(_Params):
     campaign_id: TextId
     changed_since: UtcDateTime | None = None
     field_ids: list[TextId] = Field(default_factory=list, max_length=100)
+    since_task: SinceTask = None
 
 
 class ContactDataParams(_Params):

@@ -26,6 +26,7 @@ from mailexports.exports.requests import (
     SegmentContactsParams,
     refuse_unsupported_format,
 )
+from mailexports.exports.since_task import since_watermark
 from mailexports.exports.submit_rate import SubmitRate
 from mailexports.exports.task import ExportTask, NotificationState, TaskStatus
 from mailexports.exports.task_store import DynamoTaskStore, TaskStore, now
@@ -62,6 +63,7 @@ class ExportSubmitter:
         )
         refuse_unsupported_format(request)
         self._check_references(tenant_id, request, task_uuid=task_uuid)
+        since = since_watermark(self._store, tenant_id, request)
         if self._rate is not None:  # spent only by a request that passed validation
             self._rate.take(tenant_id)
         digest = request_hash(request)
@@ -83,6 +85,7 @@ class ExportSubmitter:
             created_at=now(),
             api_base_url=api_base_url,
             request_hash=digest,
+            since_watermark=since,
         )
         created = self._store.create(task)
         if not created:

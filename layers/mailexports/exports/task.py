@@ -91,6 +91,10 @@ class ExportTask(BaseModel):
     # Set when the task found its tenant's running slots full: its message was dropped, so
     # whoever hands it a slot must send it a new one (tenant_queue.py).
     waiting_since: datetime | None = None
+    # campaign_activity / campaign_delivery: the export holds what arrived before `watermark`
+    # (set once, when first claimed) and, with `since_task`, from that task's watermark on.
+    watermark: datetime | None = None
+    since_watermark: datetime | None = None
 
     @property
     def finished(self) -> bool:

@@ -9,6 +9,7 @@ from operator import attrgetter, itemgetter
 from typing import Any, NamedTuple
 
 from mailexports.marketing import arguments, codec, keys, lookups
+from mailexports.marketing.arrivals import ArrivalWindow
 from mailexports.marketing.codec import WireItem
 from mailexports.marketing.profiles import with_profiles
 from mailexports.marketing.shards import ShardReader, with_pk
@@ -16,7 +17,7 @@ from mailexports.marketing.views import RecipientStatus
 
 
 class _RecipientRow(NamedTuple):
-    gsi3sk: str
+    key: str  # the index sort key read (gsi3sk or gsi4sk): the merge order
     contact_id: str
     email: str
     status: str
@@ -25,7 +26,7 @@ class _RecipientRow(NamedTuple):
 
 def _recipient_row(item: WireItem) -> _RecipientRow:
     return _RecipientRow(
-        codec.required(item, "gsi3sk"),
+        codec.string(item, "gsi3sk") or codec.required(item, "gsi4sk"),
         codec.required(item, "contact_id"),
         codec.required(item, "email"),
         codec.required(item, "status"),
@@ -50,6 +51,7 @@ def campaign_delivery(
     changed_since: datetime | None = None,
     after: tuple[datetime, str] | None = None,
     field_ids: Sequence[str] = (),
+    arrived: ArrivalWindow | None = None,
 ) -> Generator[RecipientStatus]:
     """Every recipient of the campaign whose delivery status changed at or after
     `changed_since` (inclusive), in (changed_at, contact_id) order, from the gsi3
@@ -60,6 +62,8 @@ def campaign_delivery(
     the contacts' profiles in batches (the field names from `fields()`).
     A status that changes during the read moves the recipient later in the index;
     it is then seen with its newer status when the read gets there.
+    With `arrived`, only statuses whose change arrived before `arrived.until`
+    (`delivery_arrived` reads a window with a start).
     """
     arguments.identifier(campaign_id, "campaign_id")
     since = arguments.utc(changed_since, "changed_since")
@@ -81,17 +85,52 @@ def campaign_delivery(
     request = {
         "IndexName": "gsi3",
         "KeyConditionExpression": key_condition,
+        **({"FilterExpression": arrived.before_until(names, values)} if arrived else {}),
         "ProjectionExpression": projection,
         "ExpressionAttributeNames": names,
         "ExpressionAttributeValues": values,
     }
     wanted_fields = list(dict.fromkeys(arguments.identifier(f, "field_ids") for f in field_ids))
-    return _campaign_delivery(reader, campaign_id, request, wanted_fields)
+    return (recipient for _, recipient in _campaign_delivery(reader, campaign_id, request, wanted_fields))
+
+
+def delivery_arrived(
+    reader: ShardReader,
+    campaign_id: str,
+    arrived: ArrivalWindow,
+    *,
+    changed_since: datetime | None = None,
+    after: str | None = None,
+    field_ids: Sequence[str] = (),
+) -> Generator[tuple[str, RecipientStatus]]:
+    """The recipients whose status changed (the change reached us) in `[arrived.since,
+    arrived.until)`, each with its current status, in arrival order from gsi4, each with
+    its cursor (`after` resumes past one). A status changed again after `until` is not
+    here: the next window holds it."""
+    arguments.identifier(campaign_id, "campaign_id")
+    since = arguments.utc(changed_since, "changed_since")
+    low, high = arrived.bounds()
+    values: dict[str, Any] = {":from": {"S": max(low, after or "")}, ":until": {"S": high}}
+    projection, names = codec.projection("gsi4sk", "contact_id", "email", "status", "changed_at")
+    request: dict[str, Any] = {
+        "IndexName": "gsi4",
+        "KeyConditionExpression": "gsi4pk = :pk AND gsi4sk BETWEEN :from AND :until",
+        "ProjectionExpression": projection,
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+    }
+    if since is not None:
+        values[":since"] = {"S": since}
+        request["FilterExpression"] = "#changed_at >= :since"
+    wanted_fields = list(dict.fromkeys(arguments.identifier(f, "field_ids") for f in field_ids))
+    for recipient in _campaign_delivery(reader, campaign_id, request, wanted_fields):
+        if after is None or recipient[0] > after:  # BETWEEN includes the cursor's own row
+            yield recipient
 
 
 def _campaign_delivery(
     reader: ShardReader, campaign_id: str, request: dict[str, Any], field_ids: list[str]
-) -> Generator[RecipientStatus]:
+) -> Generator[tuple[str, RecipientStatus]]:
     names = lookups.fields(reader) if field_ids else {}
     with reader.workers() as pool:
         shards = [
@@ -103,7 +142,7 @@ def _campaign_delivery(
         merged: Iterator[_RecipientRow] = heapq.merge(*shards, key=itemgetter(0))
         if not field_ids:
             for row in merged:
-                yield _recipient(row, {})
+                yield row.key, _recipient(row, {})
             return
         # Fetch only the asked-for fields of each profile: nested projection paths.
         paths = [names[f] for f in field_ids if f in names]
@@ -111,4 +150,5 @@ def _campaign_delivery(
             reader, pool, merged, attrgetter("contact_id"), ("contact_id",), paths
         ):
             custom = codec.plain_attr(profile, "custom_fields", {}) if profile else {}
-            yield _recipient(row, {f: custom.get(names[f]) if f in names else None for f in field_ids})
+            fields = {f: custom.get(names[f]) if f in names else None for f in field_ids}
+            yield row.key, _recipient(row, fields)

@@ -14,12 +14,14 @@ partitions at once and readers query the shards in parallel.
 | campaign         | T#{t}#CAMP#{campaign_id}           | META                        |                    |
 | send by campaign | T#{t}#CAMP#{campaign_id}           | SEND#{stat_id}              |                    |
 | send by stat     | T#{t}#STAT#{stat_id}               | META                        |                    |
-| event            | T#{t}#STAT#{stat_id}#{shard}       | C#{contact_id}#{at}#{id}    | gsi1, gsi2 (*)     |
-| recipient status | T#{t}#CAMP#{campaign_id}#R#{shard} | C#{contact_id}              | gsi3 (changed_at)  |
+| event            | T#{t}#STAT#{stat_id}#{shard}       | C#{contact_id}#{at}#{id}    | gsi1, gsi2, gsi4(*)|
+| recipient status | T#{t}#CAMP#{campaign_id}#R#{shard} | C#{contact_id}              | gsi3, gsi4 (**)    |
 | message          | T#{t}#MSG#{message_id}             | MSG                         | gsi2 (email)       |
 | survey response  | T#{t}#SURVEY#{response_id}         | RESPONSE                    | gsi2 (email)       |
 
-(*) opens and clicks only: gsi1 = the campaign's activity by time, gsi2 = by email.
+(*) opens and clicks only: gsi1 = the campaign's activity by time, gsi2 = by email,
+gsi4 = the send's activity by arrival (same partition key as the event, shard included).
+(**) gsi3 = by changed_at, gsi4 = by arrival (the recipient's status change reaching us).
 """
 
 from __future__ import annotations
@@ -138,3 +140,9 @@ def email_gsi2sk(kind: str, at: datetime, item_id: str) -> str:
 
 def status_gsi3sk(changed_at: datetime, contact_id: str) -> str:
     return f"{iso_ms(changed_at)}#{contact_id}"
+
+
+def arrival_gsi4sk(arrived_at: str, *ids: str) -> str:
+    """`{arrived_at}#{id}#...`: a range `BETWEEN {from} AND {until}` holds exactly the items that
+    arrived in [from, until), because `{until}` sorts before every `{until}#...`."""
+    return "#".join((arrived_at, *ids))

@@ -25,6 +25,7 @@ from mailexports.marketing import (
     tracking_listing,
 )
 from mailexports.marketing.arguments import ENGAGEMENT
+from mailexports.marketing.arrivals import ArrivalWindow
 from mailexports.marketing.batches import BatchIncomplete
 from mailexports.marketing.shards import ShardReader
 from mailexports.marketing.views import (
@@ -102,9 +103,16 @@ class MarketingReader:
         end: datetime | None = None,
         events: Collection[str] = ENGAGEMENT,
         after_contact: str | None = None,
+        arrived: ArrivalWindow | None = None,
     ) -> Generator[ContactActivity]:
         return campaign_activity.campaign_activity(
-            self._shards, stat_id, start=start, end=end, events=events, after_contact=after_contact
+            self._shards,
+            stat_id,
+            start=start,
+            end=end,
+            events=events,
+            after_contact=after_contact,
+            arrived=arrived,
         )
 
     def segment_contacts(
@@ -121,9 +129,28 @@ class MarketingReader:
         changed_since: datetime | None = None,
         after: tuple[datetime, str] | None = None,
         field_ids: Sequence[str] = (),
+        arrived: ArrivalWindow | None = None,
     ) -> Generator[RecipientStatus]:
         return campaign_delivery.campaign_delivery(
-            self._shards, campaign_id, changed_since=changed_since, after=after, field_ids=field_ids
+            self._shards,
+            campaign_id,
+            changed_since=changed_since,
+            after=after,
+            field_ids=field_ids,
+            arrived=arrived,
+        )
+
+    def delivery_arrived(
+        self,
+        campaign_id: str,
+        arrived: ArrivalWindow,
+        *,
+        changed_since: datetime | None = None,
+        after: str | None = None,
+        field_ids: Sequence[str] = (),
+    ) -> Generator[tuple[str, RecipientStatus]]:
+        return campaign_delivery.delivery_arrived(
+            self._shards, campaign_id, arrived, changed_since=changed_since, after=after, field_ids=field_ids
         )
 
     def contact_data(self, email: str) -> ContactData:

@@ -1,8 +1,11 @@
 """Writes import records into one tenant's marketing data (items.py builds them).
 
-Every write is idempotent: items are keyed by the records' own ids and carry no
-import-time attributes, so writing the same records twice leaves every item as
-it was. A recipient's delivery status is the latest of its delivery events
+Every write is idempotent: items are keyed by the records' own ids, so writing
+the same records twice leaves every item as it was. The one import-time
+attribute, the arrival stamp of an open, click or status change (`arrivals.py`),
+is written once: opens and clicks go in by conditional put, skipped when already
+stored; other events by BatchWriteItem, unstamped (their arrival is the status
+change they make). A recipient's delivery status is the latest of its delivery events
 whatever order they arrive in: a conditional update keeps the newer
 `status_key` (`{at}#{event_id}`).
 
@@ -24,7 +27,7 @@ from botocore.exceptions import ClientError
 
 from mailexports import aws
 from mailexports.config import get_settings
-from mailexports.marketing import codec, keys
+from mailexports.marketing import arrivals, codec, keys
 from mailexports.marketing.batches import (
     BATCH_GET_KEYS,
     BATCH_WRITE_ITEMS,
@@ -86,6 +89,7 @@ class MarketingWriter:
         max_workers: int = 8,
         chunk_records: int = CHUNK_RECORDS,
         max_attempts: int = 15,
+        clock: arrivals.Clock | None = None,
     ) -> None:
         if not tenant_id:
             raise ValueError("tenant_id must not be empty")
@@ -99,6 +103,8 @@ class MarketingWriter:
         self._max_workers = max_workers
         self._chunk_records = chunk_records
         self._max_attempts = max_attempts
+        # Arrival stamps: this writer's clock (by default `arrivals.utc_now`), read as each request is sent.
+        self._clock = clock or arrivals.utc_now
         self._client = aws.dynamodb()
         self._s3 = aws.s3()
         self._campaign_of_stat: dict[str, str] = {}
@@ -171,7 +177,11 @@ class MarketingWriter:
             pool.submit(self._update_status, campaign_id, event)
             for (campaign_id, _), event in chunk.latest_status.items()
         ]
+        events = self._put_new_events(chunk, pool)
         chunk.stats.retries += sum(self._wait(writes))
+        stored_now = sum(self._wait(events))
+        chunk.stats.items_written += stored_now
+        chunk.stats.events_already_stored += len(chunk.events) - stored_now
         for changed in self._wait(updates):
             if changed:
                 chunk.stats.status_updates += 1
@@ -207,7 +217,10 @@ class MarketingWriter:
             if isinstance(record, MessageRecord):
                 items = [self._placed_mime(items[0], record, chunk)]
             for item in items:
-                chunk.put(item)
+                if isinstance(record, EventRecord) and record.type in arrivals.STAMPED_EVENTS:
+                    chunk.put_event(item)
+                else:
+                    chunk.put(item)
         except ValueError as error:
             raise UnstorableRecord(f"{record.kind} cannot be stored: {error}") from None
         if isinstance(record, EventRecord) and record.type in DELIVERY_STATUS_OF:
@@ -266,13 +279,29 @@ class MarketingWriter:
         with gives_up("BatchWriteItem"):
             return batch_write(self._client, self.table_name, requests, attempts=self._max_attempts)
 
+    def _put_new_events(self, chunk: Chunk, pool: ThreadPoolExecutor) -> list[Future[bool]]:
+        """Conditional puts of the chunk's events not stored yet (their arrival is stamped once)."""
+        batches = itertools.batched(chunk.events, BATCH_GET_KEYS, strict=False)
+        known: set[tuple[str, str]] = set()
+        for found in self._wait(
+            pool.submit(arrivals.stored_keys, self._client, self.table_name, b, attempts=self._max_attempts)
+            for b in batches
+        ):
+            known |= found
+        return [
+            pool.submit(arrivals.put_new_event, self._client, self.table_name, item, self._clock)
+            for key, item in chunk.events.items()
+            if key not in known
+        ]
+
     def _update_status(self, campaign_id: str, event: EventRecord) -> bool:
         """Make this event the recipient's status unless a later one is stored; True if it did.
 
         A conditional PutItem rather than UpdateItem: the item is exactly these attributes,
         the cost in DynamoDB is the same, and moto (local stack, tests) runs it several times faster.
         """
-        wire, _ = serialize_item(recipient_item(self.tenant_id, campaign_id, event))
+        item = arrivals.stamp_recipient(recipient_item(self.tenant_id, campaign_id, event), self._clock())
+        wire, _ = serialize_item(item)
         try:
             with gives_up("PutItem"):
                 self._client.put_item(

@@ -53,6 +53,7 @@ class WriteStats:
     mime_objects: int = 0  # MIME bodies kept in S3 instead of the item
     status_updates: int = 0  # recipient statuses changed
     status_unchanged: int = 0  # delivery events older than (or equal to) the stored status
+    events_already_stored: int = 0  # events re-imported or retried: not rewritten, arrival kept
     retries: int = 0  # batches re-sent for their unprocessed items (botocore's retries are its own)
 
     @property
@@ -66,6 +67,7 @@ class WriteStats:
         self.mime_objects += other.mime_objects
         self.status_updates += other.status_updates
         self.status_unchanged += other.status_unchanged
+        self.events_already_stored += other.events_already_stored
         self.retries += other.retries
         return self
 
@@ -77,6 +79,7 @@ class Chunk:
     requests: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     mime: dict[str, str] = field(default_factory=dict)  # S3 key -> MIME
     latest_status: dict[tuple[str, str], EventRecord] = field(default_factory=dict)
+    events: dict[tuple[str, str], Item] = field(default_factory=dict)  # put only if not stored yet
     stats: WriteStats = field(default_factory=WriteStats)
 
     def put(self, item: Item) -> None:
@@ -84,6 +87,12 @@ class Chunk:
         if size > MAX_ITEM_BYTES:
             raise UnstorableRecord(f"item {item['pk']} {item['sk']} is {size:,} bytes; the limit is 400 KB")
         self.requests[(item["pk"], item["sk"])] = {"PutRequest": {"Item": wire}}
+
+    def put_event(self, item: Item) -> None:
+        _, size = serialize_item(item)
+        if size > MAX_ITEM_BYTES:
+            raise UnstorableRecord(f"item {item['pk']} {item['sk']} is {size:,} bytes; the limit is 400 KB")
+        self.events[(item["pk"], item["sk"])] = item
 
     def delete(self, key: Item) -> None:
         self.requests[(key["pk"], key["sk"])] = {"DeleteRequest": {"Key": codec.key(key["pk"], key["sk"])}}

@@ -177,6 +177,8 @@ def test_every_kind_lands_in_its_item(writer: MarketingWriter, table: Any) -> No
 
     shard = keys.shard_of("51")
     open_item = get(table, f"T#t-1#STAT#981#{shard}", "C#51#2025-03-01T10:00:00.345Z#e-1")
+    arrived = open_item.pop("arrived_at")  # the writer's clock: when it reached us, not `at`
+    assert (open_item.pop("gsi4pk"), open_item.pop("gsi4sk")) == (open_item["pk"], f"{arrived}#51#e-1")
     assert open_item == {
         "pk": f"T#t-1#STAT#981#{shard}",
         "sk": "C#51#2025-03-01T10:00:00.345Z#e-1",
@@ -201,9 +203,11 @@ def test_every_kind_lands_in_its_item(writer: MarketingWriter, table: Any) -> No
         ("e-2", "https://example.com/sale", "CLICK#2025-03-01T10:01:00.000Z#e-2")
     ]
     delivery = get(table, f"T#t-1#STAT#981#{shard}", "C#51#2025-03-01T09:00:02.000Z#e-3")
-    assert not {"gsi1pk", "gsi2pk", "ip", "url"} & delivery.keys()
+    assert not {"gsi1pk", "gsi2pk", "gsi4pk", "ip", "url"} & delivery.keys()
 
     recipient = get(table, keys.recipients_pk(TENANT, "c-1", shard), "C#51")
+    arrived = recipient.pop("arrived_at")
+    assert (recipient.pop("gsi4pk"), recipient.pop("gsi4sk")) == (recipient["pk"], f"{arrived}#51")
     assert recipient == {
         "pk": f"T#t-1#CAMP#c-1#R#{shard}",
         "sk": "C#51",

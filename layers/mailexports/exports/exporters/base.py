@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from mailexports.exports.task import ExportTask
+from mailexports.marketing.arrivals import ArrivalWindow
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,3 +21,11 @@ class Exporter(Protocol):
     def rows(self, task: ExportTask, after: str | None) -> Iterator[Row]:
         """Every row of the export after `after` (None: from the start), in a stable order."""
         ...
+
+
+def arrival_window(task: ExportTask) -> ArrivalWindow | None:
+    """What the task reads by arrival: before its watermark, after its since_task's (if any).
+    None for a task claimed before watermarks existed (it reads everything, as it did)."""
+    if task.watermark is None:
+        return None
+    return ArrivalWindow(until=task.watermark, since=task.since_watermark)

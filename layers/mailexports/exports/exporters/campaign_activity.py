@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mailexports.exports.exporters.base import Row
+from mailexports.exports.exporters.base import Row, arrival_window
 from mailexports.exports.requests import CampaignActivityParams
 from mailexports.exports.task import ExportTask
 from mailexports.marketing.reader import MarketingReader
@@ -19,6 +19,7 @@ class CampaignActivityExporter:
             end=params.end,
             events=frozenset(params.events),
             after_contact=after,
+            arrived=arrival_window(task),
         )
         for contact in activity:
             yield Row(contact.model_dump(mode="json"), contact.contact_id)

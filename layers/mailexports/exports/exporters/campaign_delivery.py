@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
-from mailexports.exports.exporters.base import Row
+from mailexports.exports.exporters.base import Row, arrival_window
 from mailexports.exports.requests import CampaignDeliveryParams
 from mailexports.exports.task import ExportTask
 from mailexports.marketing.reader import MarketingReader
 from mailexports.marketing.records import iso_ms
+from mailexports.marketing.views import RecipientStatus
 
 
 def _cursor(changed_at: datetime, contact_id: str) -> str:
@@ -27,13 +29,32 @@ def _after(cursor: str | None) -> tuple[datetime, str] | None:
 class CampaignDeliveryExporter:
     def rows(self, task: ExportTask, after: str | None) -> Iterator[Row]:
         params = CampaignDeliveryParams.model_validate(task.params)
-        recipients = MarketingReader(task.tenant_id).campaign_delivery(
+        reader = MarketingReader(task.tenant_id)
+        window = arrival_window(task)
+        if window is not None and window.since is not None:
+            # Incremental: in arrival order; the cursor is the arrival index's sort key.
+            changed = reader.delivery_arrived(
+                params.campaign_id,
+                window,
+                changed_since=params.changed_since,
+                after=after,
+                field_ids=params.field_ids,
+            )
+            for cursor, recipient in changed:
+                yield Row(_record(recipient, params), cursor)
+            return
+        recipients = reader.campaign_delivery(
             params.campaign_id,
             changed_since=params.changed_since,
             after=_after(after),
             field_ids=params.field_ids,
+            arrived=window,
         )
         for recipient in recipients:
-            record = recipient.model_dump(mode="json")
-            record["fields"] = recipient.fields if params.field_ids else {}
-            yield Row(record, _cursor(recipient.changed_at, recipient.contact_id))
+            yield Row(_record(recipient, params), _cursor(recipient.changed_at, recipient.contact_id))
+
+
+def _record(recipient: RecipientStatus, params: CampaignDeliveryParams) -> dict[str, Any]:
+    record = recipient.model_dump(mode="json")
+    record["fields"] = recipient.fields if params.field_ids else {}
+    return record
