@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from mailexports.api.canonical import authenticate, status_router, submit_router
 from mailexports.api.documentation import docs_router
 from mailexports.api.errors import install_error_handlers
+from mailexports.api.schedules import schedules_read_router, schedules_write_router
 from mailexports.api.validation import validating_resolver
 from mailexports.dialects import STATUS_ROUTERS, SUBMIT_ROUTERS
 
@@ -23,5 +24,5 @@ def _app(*routers: object) -> APIGatewayRestResolver:
     return app
 
 
-submit_app = _app(submit_router, *SUBMIT_ROUTERS)
-status_app = _app(status_router, docs_router, *STATUS_ROUTERS)
+submit_app = _app(submit_router, schedules_write_router, *SUBMIT_ROUTERS)
+status_app = _app(status_router, schedules_read_router, docs_router, *STATUS_ROUTERS)

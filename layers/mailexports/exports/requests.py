@@ -54,6 +54,7 @@ class CampaignActivityParams(_Params):
     start_date: date | None = None
     end_date: date | None = None
     events: list[Activity] = Field(default_factory=lambda: list(ALL_ACTIVITIES), min_length=1)
+    since_task: str | None = None
 
     @model_validator(mode="after")
     def _window(self) -> CampaignActivityParams:
@@ -82,6 +83,7 @@ class CampaignDeliveryParams(_Params):
     campaign_id: TextId
     changed_since: UtcDateTime | None = None
     field_ids: list[TextId] = Field(default_factory=list, max_length=100)
+    since_task: str | None = None
 
 
 class ContactDataParams(_Params):

@@ -47,10 +47,10 @@ class ExportSubmitter:
         idempotency_key: str | None = None,
         api_base_url: str | None = None,
         dialect: str | None = None,
+        schedule_id: str | None = None,
     ) -> tuple[ExportTask, bool]:
         """Return the task and whether this call created it."""
-        refuse_unsupported_format(request)
-        self._check_references(tenant_id, request)
+        self.check(tenant_id, request)
         digest = request_hash(request)
         task_uuid = (
             str(uuid.uuid5(_IDEMPOTENCY_NAMESPACE, f"{tenant_id}\n{idempotency_key}"))
@@ -71,6 +71,7 @@ class ExportSubmitter:
                 else None
             ),
             dialect=dialect,
+            schedule_id=schedule_id,
             created_at=now(),
             api_base_url=api_base_url,
             request_hash=digest,
@@ -84,6 +85,11 @@ class ExportSubmitter:
         if task.status is TaskStatus.NEW:
             enqueue_export(task.task_uuid)
         return task, created
+
+    def check(self, tenant_id: str, request: ExportRequest) -> None:
+        """Everything a submit refuses before writing; schedules check their export with it too."""
+        refuse_unsupported_format(request)
+        self._check_references(tenant_id, request)
 
     @staticmethod
     def _check_references(tenant_id: str, request: ExportRequest) -> None:

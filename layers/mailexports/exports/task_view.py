@@ -67,6 +67,8 @@ def task_view(task: ExportTask) -> dict[str, Any]:
         "file_to_download": files[0]["url"] if files and downloadable else None,
         "expires_at": _ts(task.expires_at),
     }
+    if task.schedule_id is not None:
+        view["schedule_id"] = task.schedule_id
     if task.error is not None:
         view["error"] = task.error.model_dump()
     if task.notification is not None:
