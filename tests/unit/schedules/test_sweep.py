@@ -4,6 +4,7 @@ incremental runs chain `since_task`; paused schedules do not run; a refused run 
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,6 +25,7 @@ from mailexports.schedules.service import apply_patch, create_schedule
 from mailexports.schedules.store import DynamoScheduleStore, SlotTaken
 from mailexports.schedules.sweep import ScheduleSweep, SweepReport
 from mailexports.tenants.models import CreatedTenant
+from mailexports_dev.local.template import PROJECT_ROOT
 
 
 class Clock:
@@ -184,7 +186,8 @@ def test_a_refused_run_is_recorded_and_the_schedule_moves_on(
 def test_the_scheduler_handler_sweeps(seeded: CreatedTenant, aws_stack: Settings) -> None:
     make(seeded.tenant_id)
     scheduler = load_handler("scheduler")
-    answer = scheduler.lambda_handler({"source": "aws.scheduler"}, FakeLambdaContext())
+    sample = json.loads((PROJECT_ROOT / "events/scheduler/sweep.json").read_text())  # sam local invoke -e
+    answer = scheduler.lambda_handler(sample, FakeLambdaContext())
     assert len(answer["submitted"]) == 1
     assert tasks_of(seeded.tenant_id)[0].task_uuid == answer["submitted"][0]
 
