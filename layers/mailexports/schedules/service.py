@@ -7,6 +7,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from mailexports.errors import ValidationFailed
 from mailexports.exports.requests import ExportRequest
 from mailexports.exports.submit import ExportSubmitter
 from mailexports.marketing.records import iso_ms
@@ -45,7 +46,7 @@ def create_schedule(
         **fields,
     )
     if schedule.enabled:
-        schedule.next_run_at = first_run(schedule, _minute(moment))
+        schedule.next_run_at = _must_run(first_run(schedule, _minute(moment)))
     (store or DynamoScheduleStore()).create(schedule)
     return schedule
 
@@ -63,8 +64,18 @@ def apply_patch(schedule: Schedule, patch: SchedulePatch) -> Schedule:
     if not updated.enabled:
         updated.next_run_at = None
     elif retimed or resumed:
-        updated.next_run_at = next_run(updated.expression, moment, updated.zone, updated.anchor)
+        updated.next_run_at = _must_run(next_run(updated.expression, moment, updated.zone, updated.anchor))
     return updated
+
+
+def _must_run(slot: datetime | None) -> datetime:
+    """A schedule that is enabled must have a slot ahead (cron(0 0 31 2 ? *) never comes)."""
+    if slot is None:
+        raise ValidationFailed(
+            "the schedule never runs",
+            [{"field": "schedule", "issue": "no time matches it from now on (up to the year 2199)"}],
+        )
+    return slot
 
 
 def _ts(value: datetime | None) -> str | None:

@@ -154,7 +154,12 @@ def _decode_cursor(cursor: str, tenant_id: str) -> dict[str, Any]:
         key = opaque.decode_json(cursor)
     except ValueError:
         raise refused from None
-    if not isinstance(key, dict) or set(key) != _CURSOR_KEYS or key["tenant_id"] != tenant_id:
+    if (
+        not isinstance(key, dict)
+        or set(key) != _CURSOR_KEYS
+        or not all(isinstance(value, str) and value for value in key.values())  # DynamoDB would 500 on others
+        or key["tenant_id"] != tenant_id
+    ):
         raise refused
     return key
 

@@ -11,6 +11,7 @@ import boto3
 import pytest
 from tests.unit.schedules.support import EXPORT, call, seed
 
+from mailexports import opaque
 from mailexports.api.schedule_schemas import ScheduleList, ScheduleView
 from mailexports.config import Settings
 from mailexports.tenants.models import CreatedTenant
@@ -74,6 +75,8 @@ def test_the_listing_pages_with_a_cursor(handlers: dict[str, ModuleType], seeded
     )
     assert {s["id"] for s in first["schedules"] + second["schedules"]} == set(ids)
     assert call(handlers, "GET", "/v1/schedules", seeded.api_key, query={"cursor": "nope"})[0] == 400
+    forged = opaque.encode_json({"schedule_id": 1, "tenant_id": seeded.tenant_id, "created_at": "x"})
+    assert call(handlers, "GET", "/v1/schedules", seeded.api_key, query={"cursor": forged})[0] == 400
 
 
 def test_another_tenants_schedule_is_404(
@@ -96,6 +99,9 @@ def test_another_tenants_schedule_is_404(
         ({"schedule": "cron(0 2 * * * *)"}, 400, "schedule"),
         ({"schedule": "cron(0 25 * * ? *)"}, 400, "schedule"),
         ({"timezone": "Mars/Olympus_Mons"}, 400, "timezone"),
+        ({"timezone": "America"}, 400, "timezone"),  # a folder of the zone database, not a zone
+        ({"schedule": "cron(0 0 31 2 ? *)"}, 400, "schedule"),  # 31 February: never
+        ({"schedule": "cron(0 0 1 1 ? 2020)"}, 400, "schedule"),  # in the past
         ({"export": {"type": "campaign_activity", "params": {}}}, 400, "export.params.stat_id"),
         ({"export": {"type": "nothing", "params": {}}}, 400, "export.type"),
         ({"export": {**EXPORT, "format": "xml"}}, 400, "export.format"),
