@@ -31,6 +31,8 @@ class SlotTaken(Exception):
 def _to_item(schedule: Schedule) -> dict[str, Any]:
     item: dict[str, Any] = schedule.model_dump(mode="json", exclude_none=True)
     item["created_at"] = stamp(schedule.created_at)  # fixed width: the listing sorts on it
+    if schedule.last_run_at is not None:
+        item["last_run_at"] = stamp(schedule.last_run_at)  # fixed width: compared as text
     if schedule.enabled and schedule.next_run_at is not None:
         item["due"] = DUE
         item["next_run_at"] = stamp(schedule.next_run_at)
@@ -62,12 +64,23 @@ class DynamoScheduleStore:
         return schedule
 
     def replace(self, schedule: Schedule) -> None:
-        """Write a changed schedule (PATCH) if it still belongs to its tenant."""
+        """Write what a PATCH changes, if the schedule still belongs to its tenant. The run
+        record (last task, runs) is the sweep's and never written here, so a PATCH racing a
+        run cannot put back an older `last_task_uuid` and break an incremental chain."""
+        item = _to_item(schedule)
+        fields = ("enabled", "schedule", "timezone", "anchor", "updated_at", "due", "next_run_at")
+        sets = [k for k in fields if k in item]
+        removes = [k for k in fields if k not in item]
+        expression = "SET " + ", ".join(f"#{k} = :{k}" for k in sets)
+        if removes:
+            expression += " REMOVE " + ", ".join(f"#{k}" for k in removes)
         try:
-            self._table.put_item(
-                Item=_to_item(schedule),
+            self._table.update_item(
+                Key={"schedule_id": schedule.schedule_id},
+                UpdateExpression=expression,
                 ConditionExpression="tenant_id = :t",
-                ExpressionAttributeValues={":t": schedule.tenant_id},
+                ExpressionAttributeNames={f"#{k}": k for k in fields},
+                ExpressionAttributeValues={":t": schedule.tenant_id, **{f":{k}": item[k] for k in sets}},
             )
         except ClientError as error:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
@@ -128,6 +141,23 @@ class DynamoScheduleStore:
                 raise SlotTaken(schedule.schedule_id) from None
             raise
         return updated
+
+    def record_late_run(self, schedule: Schedule, slot: datetime, task_uuid: str) -> bool:
+        """Record a run whose advance was lost to a PATCH (not to another sweep of the slot,
+        which recorded it already): the next incremental run must chain from this task."""
+        try:
+            self._table.update_item(
+                Key={"schedule_id": schedule.schedule_id},
+                UpdateExpression="SET last_task_uuid = :task, last_run_at = :slot ADD runs :one REMOVE last_error",
+                ConditionExpression="attribute_exists(schedule_id) AND "
+                "(attribute_not_exists(last_run_at) OR last_run_at < :slot)",
+                ExpressionAttributeValues={":task": task_uuid, ":slot": stamp(slot), ":one": 1},
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def list(self, tenant_id: str, *, limit: int, cursor: str | None) -> tuple[list[Schedule], str | None]:
         """The tenant's schedules, newest first, with an opaque cursor."""

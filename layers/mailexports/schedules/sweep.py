@@ -110,15 +110,19 @@ class ScheduleSweep:
             )
             report.refused.append(schedule.schedule_id)
             return
-        self._schedules.record_run(
-            schedule,
-            slot,
-            next_run_at=following,
-            last_run_at=slot,
-            last_task_uuid=task.task_uuid,
-            last_error=None,
-            runs=schedule.runs + 1,
-        )
+        try:
+            self._schedules.record_run(
+                schedule,
+                slot,
+                next_run_at=following,
+                last_run_at=slot,
+                last_task_uuid=task.task_uuid,
+                last_error=None,
+                runs=schedule.runs + 1,
+            )
+        except SlotTaken:
+            self._schedules.record_late_run(schedule, slot, task.task_uuid)
+            raise
         report.submitted.append(task.task_uuid)
 
     def _request(self, schedule: Schedule) -> ExportRequest:

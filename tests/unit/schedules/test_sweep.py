@@ -9,6 +9,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
 import pytest
 from pydantic import TypeAdapter
 from tests.builders import FakeLambdaContext
@@ -171,8 +172,12 @@ def test_a_refused_run_is_recorded_and_the_schedule_moves_on(
 ) -> None:
     schedule = make(seeded.tenant_id)
     # The export became invalid after creation (here: its stored body names an unknown send).
-    broken = schedule.model_copy(update={"export": {**EXPORT, "params": {"stat_id": "gone"}}})
-    DynamoScheduleStore().replace(broken)
+    boto3.resource("dynamodb").Table(aws_stack.schedules_table).update_item(
+        Key={"schedule_id": schedule.schedule_id},
+        UpdateExpression="SET #e = :e",
+        ExpressionAttributeNames={"#e": "export"},
+        ExpressionAttributeValues={":e": {**EXPORT, "params": {"stat_id": "gone"}}},
+    )
     clock = Clock(schedule.anchor + timedelta(seconds=1))
     report = ScheduleSweep(clock=clock).sweep()
     assert (report.submitted, report.refused) == ([], [schedule.schedule_id])
@@ -200,3 +205,22 @@ def test_a_cron_schedule_runs_at_its_wall_clock_slot(seeded: CreatedTenant, aws_
     assert ScheduleSweep(clock=early).sweep().submitted == []
     on_time = Clock(schedule.next_run_at.astimezone(UTC))
     assert len(ScheduleSweep(clock=on_time).sweep().submitted) == 1
+
+
+def test_a_patch_during_a_run_keeps_the_incremental_chain(seeded: CreatedTenant, aws_stack: Settings) -> None:
+    """The sweep submits, then a PATCH re-times the schedule before the sweep advances it:
+    the run is still recorded, so the next incremental run chains from it."""
+    store = DynamoScheduleStore()
+    schedule = make(seeded.tenant_id, incremental=True)
+    clock = Clock(schedule.anchor + timedelta(seconds=1))
+    read_by_sweep = store.get(schedule.schedule_id, seeded.tenant_id)
+    store.replace(apply_patch(read_by_sweep, SchedulePatch(schedule="rate(2 hours)")))
+    with pytest.raises(SlotTaken):
+        ScheduleSweep(clock=clock)._run(read_by_sweep, clock.moment, SweepReport())
+    after = store.get(schedule.schedule_id, seeded.tenant_id)
+    (task,) = tasks_of(seeded.tenant_id)
+    assert (after.last_task_uuid, after.runs, after.schedule) == (task.task_uuid, 1, "rate(2 hours)")
+    # A second sweep of that same slot records nothing twice.
+    with pytest.raises(SlotTaken):
+        ScheduleSweep(clock=clock)._run(read_by_sweep, clock.moment, SweepReport())
+    assert store.get(schedule.schedule_id, seeded.tenant_id).runs == 1
