@@ -22,6 +22,7 @@ DEV_COMMANDS = {
 def _build_parser() -> argparse.ArgumentParser:
     from mailexports_cli import load, tenants
     from mailexports_cli.client import commands as client
+    from mailexports_cli.client import schedule_commands
 
     parser = argparse.ArgumentParser(prog="mailexports", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -30,6 +31,7 @@ def _build_parser() -> argparse.ArgumentParser:
     tenants.register(sub)
     load.register(sub)
     client.register(sub)
+    schedule_commands.register(sub)
     return parser
 
 

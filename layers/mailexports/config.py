@@ -25,6 +25,7 @@ class Settings(BaseModel):
     notify_queue_url: str = Field(default="", alias="NOTIFY_QUEUE_URL")
     exports_bucket: str = Field(alias="EXPORTS_BUCKET")
     data_bucket: str = Field(alias="DATA_BUCKET")
+    schedules_table: str = Field(default="", alias="SCHEDULES_TABLE")
     signing_secret_arn: str = Field(default="", alias="SIGNING_SECRET_ARN")
     retention_days: int = Field(default=7, ge=1, alias="RETENTION_DAYS")
     sender_email: str = Field(default="exports@example.com", alias="SENDER_EMAIL")

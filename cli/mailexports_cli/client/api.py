@@ -90,7 +90,7 @@ class ApiClient:
             if response.status_code == 401:
                 message += f" (the key came from {self.connection.key_source})"
             raise ApiRefused(response.status_code, message, code)
-        if body is None:
+        if body is None and response.status_code != 204:  # 204 No Content: a delete
             raise ApiUnavailable(f"the API answered {method} {path} with something that is not JSON")
         return Answer(body, retry_after(response.headers.get("Retry-After")))
 

@@ -33,6 +33,7 @@ from mailexports_dev.local.outbox import DEFAULT_OUTBOX, Outbox
 from mailexports_dev.local.proxy_event import GatewayInfo
 from mailexports_dev.local.queue_pump import QueuePump
 from mailexports_dev.local.resources import REGION
+from mailexports_dev.local.schedule_trigger import ScheduleTrigger
 from mailexports_dev.local.template import Resolver, functions, parameter_defaults
 from mailexports_dev.local.tls import TlsFiles, prepare_tls
 
@@ -60,6 +61,8 @@ class StackOptions:
     function_concurrency: int = DEFAULT_LIMIT  # execution environments per function at most
     # False: webhooks to http:// and loopback are allowed, so a developer can receive them locally.
     strict_webhooks: bool = False
+    # Fire ScheduleV2 events every this many seconds instead of at their expression's slots.
+    schedule_interval_override: float | None = None
 
 
 class LocalStack:
@@ -82,6 +85,7 @@ class LocalStack:
         self.moto: MotoServer | None = None
         self.outbox: Outbox | None = None
         self.pumps: list[QueuePump] = []
+        self.triggers: list[ScheduleTrigger] = []
         self.demo: DemoTenant | None = None
         self.env: dict[str, str] = {}
         self.started = False
@@ -129,6 +133,13 @@ class LocalStack:
         ]
         for pump in self.pumps:
             pump.start()
+        self.triggers = [
+            ScheduleTrigger(function, event, interval_override=self.options.schedule_interval_override)
+            for function in self.functions
+            for event in function.spec.schedules
+        ]
+        for trigger in self.triggers:
+            trigger.start()
         self.api.start()
         self.https_api.start()
         self._state_path = _write_state(self.state())
@@ -210,6 +221,7 @@ class LocalStack:
             pump.request_stop()
         steps: list[Callable[[], object]] = [
             *(self._stop_pump(pump) for pump in self.pumps),
+            *(trigger.stop for trigger in self.triggers),
             *([self.api.stop] if self.api else []),
             *([self.https_api.stop] if self.https_api else []),
             *(function.stop for function in self.functions),

@@ -57,6 +57,7 @@ def banner(stack: LocalStack) -> str:
         f"up to {stack.options.function_concurrency} per function (--function-concurrency)",
         f"  AWS (moto)    {stack.moto.endpoint}   keys local/local, region {REGION}",
         f"  queue pumps   {pumps}; {retry}",
+        f"  schedules     {', '.join(t.describe() for t in stack.triggers) or 'none'}",
         f"  outbox        {stack.outbox.directory}   (emails sent through SES)",
         f"  state file    {state_file()}   (other terminals' `mailexports` commands use it)",
     ]
@@ -167,6 +168,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="apply the full SSRF guard locally too: https only, no loopback targets "
         "(by default the local stack lets webhooks reach http://localhost)",
     )
+    parser.add_argument(
+        "--schedule-interval-override",
+        dest="schedule_interval",
+        type=_interval,
+        metavar="SECONDS",
+        help="invoke the template's scheduled functions (ScheduleV2: the scheduler's sweep, the watchdog) "
+        "every SECONDS instead of at their expression's slots; e.g. 2 makes a due export schedule run "
+        "within seconds. Default: none, i.e. as in AWS",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -181,6 +191,16 @@ def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
     return int(text)
+
+
+def _interval(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1
+    if not 0.1 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds between 0.1 and 3600")
+    return value
 
 
 def _non_negative(text: str) -> int:
@@ -231,6 +251,7 @@ def run(args: argparse.Namespace) -> int:
             visibility_override=args.visibility_override,
             function_concurrency=args.function_concurrency,
             strict_webhooks=args.strict_webhooks,
+            schedule_interval_override=args.schedule_interval,
         )
     )
     stopping = threading.Event()

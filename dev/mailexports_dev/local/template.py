@@ -58,6 +58,12 @@ class QueueSource:
 
 
 @dataclass(frozen=True)
+class ScheduledEvent:
+    name: str  # the event's key under Events
+    expression: str  # ScheduleExpression: rate(...) or cron(...)
+
+
+@dataclass(frozen=True)
 class FunctionSpec:
     logical_id: str
     code_uri: Path
@@ -65,6 +71,7 @@ class FunctionSpec:
     timeout: int
     routes: tuple[ApiRoute, ...] = ()
     queues: tuple[QueueSource, ...] = ()
+    schedules: tuple[ScheduledEvent, ...] = ()  # ScheduleV2 / Schedule events
 
     @property
     def handler_file(self) -> Path:
@@ -80,8 +87,8 @@ def functions(template: dict[str, Any] | None = None) -> list[FunctionSpec]:
         if resource["Type"] != "AWS::Serverless::Function":
             continue
         props = {**globals_, **resource["Properties"]}
-        routes, queues = [], []
-        for event in props.get("Events", {}).values():
+        routes, queues, schedules = [], [], []
+        for name, event in props.get("Events", {}).items():
             ev = event["Properties"]
             if event["Type"] == "Api":
                 routes.append(ApiRoute(ev["Method"].upper(), ev["Path"]))
@@ -94,6 +101,8 @@ def functions(template: dict[str, Any] | None = None) -> list[FunctionSpec]:
                         in ev.get("FunctionResponseTypes", []),
                     )
                 )
+            elif event["Type"] in ("ScheduleV2", "Schedule"):
+                schedules.append(ScheduledEvent(name, ev["ScheduleExpression"]))
         specs.append(
             FunctionSpec(
                 logical_id=logical_id,
@@ -102,6 +111,7 @@ def functions(template: dict[str, Any] | None = None) -> list[FunctionSpec]:
                 timeout=int(props.get("Timeout", 3)),
                 routes=tuple(routes),
                 queues=tuple(queues),
+                schedules=tuple(schedules),
             )
         )
     return specs

@@ -24,6 +24,7 @@ from aws_lambda_powertools.event_handler.request import Request
 
 from mailexports.api.canonical import status_router, submit_router
 from mailexports.api.http import api_base_url, json_response
+from mailexports.api.schedules import schedules_read_router, schedules_write_router
 from mailexports.errors import NotFound
 
 TITLE = "mailexports"
@@ -55,6 +56,8 @@ def _document_resolver() -> APIGatewayRestResolver:
     resolver = APIGatewayRestResolver(enable_validation=False)
     resolver.include_router(submit_router)
     resolver.include_router(status_router)
+    resolver.include_router(schedules_write_router)
+    resolver.include_router(schedules_read_router)
     return resolver
 
 

@@ -131,6 +131,7 @@ class TaskView(BaseModel):
     )
     error: TaskError | None = None
     notification: NotificationView | None = None
+    schedule_id: str | None = Field(default=None, description="The schedule that ran this task, if any.")
 
 
 class TaskList(BaseModel):

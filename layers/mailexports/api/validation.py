@@ -63,6 +63,8 @@ def _field(loc: Sequence[str | int]) -> str:
     where, rest = (loc[0], list(loc[1:])) if loc and loc[0] in _WHERE else ("body", list(loc))
     if where == "body" and rest and rest[0] in _EXPORT_TYPES:
         rest = rest[1:]  # the tag of the submit body's union, not a field the client sent
+    if where == "body" and rest[:1] == ["export"] and len(rest) > 1 and rest[1] in _EXPORT_TYPES:
+        rest = [rest[0], *rest[2:]]  # the same union inside a schedule's `export`
     if where == "header" and rest:
         return "-".join(part.capitalize() for part in str(rest[0]).split("-"))  # Idempotency-Key
     if where == "body" and rest and isinstance(rest[-1], int) and len(rest) == 1:
@@ -74,7 +76,8 @@ def _issue(item: dict[str, Any]) -> tuple[str, str]:
     field, kind = _field(item.get("loc", ())), item.get("type")
     if kind == "union_tag_invalid" or kind == "union_tag_not_found":
         known = ", ".join(sorted(_EXPORT_TYPES))
-        return "type", ("Field required" if kind == "union_tag_not_found" else f"one of {known}")
+        where = "type" if field == "body" else f"{field}.type"  # `export.type` in a schedule
+        return where, ("Field required" if kind == "union_tag_not_found" else f"one of {known}")
     if field == "body" and kind == "missing":
         return field, "the request body is empty; send a JSON object"
     if field == "body" and kind == "json_invalid":

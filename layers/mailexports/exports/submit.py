@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from datetime import datetime
 
 from mailexports.config import get_settings
 from mailexports.errors import IdempotencyMismatch, UnknownReference
@@ -54,6 +55,7 @@ class ExportSubmitter:
         idempotency_key: str | None = None,
         api_base_url: str | None = None,
         dialect: str | None = None,
+        schedule_id: str | None = None,
     ) -> tuple[ExportTask, bool]:
         """Return the task and whether this call created it."""
         task_uuid = (
@@ -61,9 +63,7 @@ class ExportSubmitter:
             if idempotency_key
             else str(uuid.uuid4())
         )
-        refuse_unsupported_format(request)
-        self._check_references(tenant_id, request, task_uuid=task_uuid)
-        since = since_watermark(self._store, tenant_id, request)
+        since = self.check(tenant_id, request, task_uuid=task_uuid)
         if self._rate is not None:  # spent only by a request that passed validation
             self._rate.take(tenant_id)
         digest = request_hash(request)
@@ -82,6 +82,7 @@ class ExportSubmitter:
             ),
             destination=request.destination,
             dialect=dialect,
+            schedule_id=schedule_id,
             created_at=now(),
             api_base_url=api_base_url,
             request_hash=digest,
@@ -96,6 +97,15 @@ class ExportSubmitter:
         if task.status is TaskStatus.NEW:
             enqueue_export(task.task_uuid)
         return task, created
+
+    def check(
+        self, tenant_id: str, request: ExportRequest, *, task_uuid: str | None = None
+    ) -> datetime | None:
+        """Everything a submit refuses before writing (schedules check their export with it
+        too); returns the watermark an incremental export starts from."""
+        refuse_unsupported_format(request)
+        self._check_references(tenant_id, request, task_uuid=task_uuid)
+        return since_watermark(self._store, tenant_id, request)
 
     @staticmethod
     def _check_references(tenant_id: str, request: ExportRequest, *, task_uuid: str | None = None) -> None:

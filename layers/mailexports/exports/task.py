@@ -73,6 +73,7 @@ class ExportTask(BaseModel):
     destination: S3Destination | None = None
     # The API the task was submitted through (None: canonical); picks the notification payload.
     dialect: str | None = None
+    schedule_id: str | None = None  # the schedule whose run this task is
     created_at: datetime
     started_at: datetime | None = None
     completed_at: datetime | None = None

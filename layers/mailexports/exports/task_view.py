@@ -80,6 +80,8 @@ def task_view(task: ExportTask, queue_position: int | None = None) -> dict[str, 
         view["queue_position"] = queue_position
     if task.watermark is not None and task.status is TaskStatus.COMPLETED:
         view["watermark"] = _ts(task.watermark)  # what arrived before it is in the export, nothing after
+    if task.schedule_id is not None:
+        view["schedule_id"] = task.schedule_id
     if task.error is not None:
         view["error"] = task.error.model_dump()
     if task.notification is not None:

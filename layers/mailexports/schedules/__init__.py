@@ -1,0 +1,1 @@
+"""Recurring exports: schedule expressions, the stored schedules, and the sweep that runs them."""
