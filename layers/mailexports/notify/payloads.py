@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from mailexports.exports.requests import ExportType
 from mailexports.exports.task import ExportTask
-from mailexports.exports.task_view import download_link, task_view
+from mailexports.exports.task_view import destination_url, download_link, task_view
 from mailexports.marketing.records import iso_ms
 from mailexports.observability import logger
 
@@ -119,7 +119,6 @@ def email_content(task: ExportTask, event: str, *, attachment: str | None = None
         )
         return EmailContent(subject, "\n".join(lines) + "\n", _page(subject, body))
 
-    links = [link for i in range(len(task.files)) if (link := download_link(task, i))]
     size = sum(f.bytes for f in task.files)
     subject = f"Your export is ready: {name}"
     lines = [
@@ -128,27 +127,36 @@ def email_content(task: ExportTask, event: str, *, attachment: str | None = None
         f"Task: {task.task_uuid}",
         f"Records: {task.progress.records}",
         f"Size: {human_bytes(size)}" + (f" in {len(task.files)} files" if len(task.files) > 1 else ""),
-        f"Available until: {_when(task.expires_at)}",
-        "",
     ]
+    if task.destination is not None:
+        # The files are the customer's, in their bucket: no link of ours, no expiry of ours.
+        places = [place for f in task.files if (place := destination_url(task, f))]
+        heading, note = "Written to your bucket:", "Read them with your own credentials."
+        items = "".join(f"<li><code>{html.escape(place)}</code></li>" for place in places)
+        until = ""
+    else:
+        places = [link for i in range(len(task.files)) if (link := download_link(task, i))]
+        heading = "Download:" if len(places) == 1 else "Download (one link per file):"
+        note = "The link needs no API key and works until the file expires; keep it private."
+        items = "".join(f'<li><a href="{html.escape(link)}">{html.escape(link)}</a></li>' for link in places)
+        lines.append(f"Available until: {_when(task.expires_at)}")
+        until = f"<tr><td>Available until</td><td>{html.escape(_when(task.expires_at))}</td></tr>"
+    lines.append("")
     if attachment:
         lines += [f"The file is attached ({attachment}). You can also download it here:"]
     else:
-        lines += ["Download:" if len(links) == 1 else "Download (one link per file):"]
-    lines += [f"  {link}" for link in links]
-    lines += ["", "The link needs no API key and works until the file expires; keep it private."]
-    items = "".join(f'<li><a href="{html.escape(link)}">{html.escape(link)}</a></li>' for link in links)
+        lines += [heading]
+    lines += [f"  {place}" for place in places]
+    lines += ["", note]
     body = (
         f"<p>Your export is ready: <strong>{html.escape(name)}</strong>.</p>"
         "<table>"
         f"<tr><td>Task</td><td><code>{html.escape(task.task_uuid)}</code></td></tr>"
         f"<tr><td>Records</td><td>{task.progress.records}</td></tr>"
         f"<tr><td>Size</td><td>{html.escape(human_bytes(size))}</td></tr>"
-        f"<tr><td>Available until</td><td>{html.escape(_when(task.expires_at))}</td></tr>"
-        "</table>"
+        f"{until}</table>"
         + (f"<p>The file is attached ({html.escape(attachment)}).</p>" if attachment else "")
-        + f"<p>Download:</p><ul>{items}</ul>"
-        "<p>The link needs no API key and works until the file expires; keep it private.</p>"
+        + f"<p>{html.escape(heading)}</p><ul>{items}</ul><p>{html.escape(note)}</p>"
     )
     return EmailContent(subject, "\n".join(lines) + "\n", _page(subject, body))
 
