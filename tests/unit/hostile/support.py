@@ -144,9 +144,7 @@ def error_message(dialect: str, answer: Answer) -> str:
     raise AssertionError(f"unknown dialect {dialect}")
 
 
-def refused(
-    handlers: dict[str, ModuleType], settings: Settings, route: Route, event: dict[str, Any]
-) -> str:
+def refused(handlers: dict[str, ModuleType], settings: Settings, route: Route, event: dict[str, Any]) -> str:
     """Call the route; check it refused in its dialect and wrote nothing. Returns the message."""
     answer = call(handlers, route.function, event)
     message = error_message(route.dialect, answer)

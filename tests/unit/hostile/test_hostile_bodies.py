@@ -69,7 +69,9 @@ def test_a_hostile_body_is_refused_in_the_dialect_and_writes_nothing(
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)
-@pytest.mark.parametrize("body", ["!!! not base64 !!!", "YWJj=ZGVm", "Zm9v\x00"], ids=["symbols", "padding", "nul"])
+@pytest.mark.parametrize(
+    "body", ["!!! not base64 !!!", "YWJj=ZGVm", "Zm9v\x00"], ids=["symbols", "padding", "nul"]
+)
 def test_a_body_marked_base64_that_is_not_is_refused(
     handlers: dict[str, ModuleType], aws_stack: Settings, tenant: CreatedTenant, route: Route, body: str
 ) -> None:
