@@ -9,7 +9,7 @@ same routers can also be mounted on the resolver that generates the document.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -129,14 +129,17 @@ def get_export(request: Request, task_uuid: TaskId) -> Response[str]:
 )
 def list_exports(
     request: Request,
+    # `Literal[""]` only so the document allows `?status=` (any status), as the API always has.
     status: Annotated[
-        TaskStatus | None, Query(description="Only tasks in this status."), blank_as_none
+        TaskStatus | Literal[""] | None, Query(description="Only tasks in this status."), blank_as_none
     ] = None,
     limit: Annotated[int, Query(ge=1, le=100, description="Tasks per page.")] = 50,
     cursor: Cursor = None,
 ) -> Response[str]:
     tenant = authenticate(request)
-    tasks, next_cursor = DynamoTaskStore().list(tenant.tenant_id, status=status, limit=limit, cursor=cursor)
+    tasks, next_cursor = DynamoTaskStore().list(
+        tenant.tenant_id, status=status or None, limit=limit, cursor=cursor
+    )
     return json_response(200, {"exports": [task_view(t) for t in tasks], "next_cursor": next_cursor})
 
 
