@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -120,18 +121,22 @@ MAX_REFUSAL_BYTES = 4096
 
 def error_message(dialect: str, answer: Answer) -> str:
     """The refusal's message, after checking the answer has the dialect's error shape."""
-    body = answer.body
     if dialect == "selzy":  # Selzy answers errors in-band, HTTP 200
         assert answer.status == 200, answer.raw
+        body = answer.body
         assert set(body) == {"error", "code"}, answer.raw
         return str(body["error"])
     assert 400 <= answer.status < 500, (answer.status, answer.raw)
+    body = None if answer.headers.get("content-type", "").startswith("text/xml") else answer.body
     if dialect == "canonical":
         assert set(body) == {"error"}, answer.raw
         assert set(body["error"]) == {"code", "message", "details"}, answer.raw
         return " ".join([body["error"]["message"], json.dumps(body["error"]["details"])])
-    if dialect == "pinpointe":
-        assert body["status"] == "ERROR", answer.raw
+    if dialect == "pinpointe":  # ERROR for a refusal, FAILED for a failed login
+        if answer.headers.get("content-type", "").startswith("text/xml"):
+            assert re.search(r"<status>(ERROR|FAILED)</status>", answer.raw), answer.raw
+            return answer.raw
+        assert body["status"] in ("ERROR", "FAILED"), answer.raw
         return str(body["errormessage"])
     if dialect == "copernica":
         assert set(body) == {"error"}, answer.raw
