@@ -9,7 +9,7 @@ same routers can also be mounted on the resolver that generates the document.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -33,6 +33,11 @@ from mailexports.tenants.models import Tenant
 
 submit_router = Router()
 status_router = Router()
+ANY_STATUS = [
+    {"$ref": "#/components/schemas/TaskStatus"},
+    {"const": "", "type": "string"},
+    {"type": "null"},
+]
 
 # Seconds a client should wait before polling an unfinished task again.
 POLL_AFTER_SECONDS = 5
@@ -129,17 +134,17 @@ def get_export(request: Request, task_uuid: TaskId) -> Response[str]:
 )
 def list_exports(
     request: Request,
-    # `Literal[""]` only so the document allows `?status=` (any status), as the API always has.
     status: Annotated[
-        TaskStatus | Literal[""] | None, Query(description="Only tasks in this status."), blank_as_none
+        TaskStatus | None,
+        # The document says what the API has always done: `?status=` (empty) means any status.
+        Query(description="Only tasks in this status.", json_schema_extra={"anyOf": ANY_STATUS}),
+        blank_as_none,
     ] = None,
     limit: Annotated[int, Query(ge=1, le=100, description="Tasks per page.")] = 50,
     cursor: Cursor = None,
 ) -> Response[str]:
     tenant = authenticate(request)
-    tasks, next_cursor = DynamoTaskStore().list(
-        tenant.tenant_id, status=status or None, limit=limit, cursor=cursor
-    )
+    tasks, next_cursor = DynamoTaskStore().list(tenant.tenant_id, status=status, limit=limit, cursor=cursor)
     return json_response(200, {"exports": [task_view(t) for t in tasks], "next_cursor": next_cursor})
 
 

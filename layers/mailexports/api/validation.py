@@ -28,10 +28,16 @@ from mailexports.errors import ValidationFailed
 from mailexports.exports.requests import ExportType
 
 
+def is_json(content_type: str) -> bool:
+    """application/json or a +json type; not merely a name that starts the same (application/jsonp)."""
+    media = content_type.split(";")[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
 class JsonBodyValidation(OpenAPIRequestValidationMiddleware):
     def _get_body(self, app: Any) -> Any:
         content_type = (app.current_event.headers.get("content-type") or "").strip()
-        if content_type and not content_type.lower().startswith("application/json"):
+        if content_type and not is_json(content_type):
             raise RequestUnsupportedContentType(
                 "Unsupported content type",
                 errors=[
@@ -95,7 +101,7 @@ def _issue(item: dict[str, Any]) -> tuple[str, str]:
 
 def validation_failure(error: ValidationException, content_type: str = "") -> ValidationFailed:
     media = content_type.split(";")[0].strip().lower()
-    if media and not media.startswith("application/json"):
+    if media and not is_json(media):
         # A form or text body cannot be the JSON the route declares: say that, not which field is missing.
         return ValidationFailed(
             "the request body must be JSON",
