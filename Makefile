@@ -77,6 +77,11 @@ lint: install $(SCAN)/checkov ## ruff, mypy, `sam validate --lint`, cfn-lint's s
 	$(SCAN)/cfn-lint --append-rules cfn_lint_serverless.rules -- template.yaml
 	$(SCAN)/checkov --file template.yaml --framework cloudformation --compact --quiet --skip-download
 
+FUZZ_EXAMPLES ?= 200
+.PHONY: fuzz
+fuzz: install ## Fuzz the canonical API from its OpenAPI document (schemathesis) against a fresh local stack
+	$(BIN)/python -m mailexports_dev.fuzz --max-examples $(FUZZ_EXAMPLES)
+
 .PHONY: format
 format: install ## Format and autofix with ruff
 	$(BIN)/ruff format .

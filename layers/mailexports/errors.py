@@ -15,9 +15,20 @@ class DomainError(Exception):
     code = "bad_request"
 
     def __init__(self, message: str, details: list[dict[str, Any]] | None = None) -> None:
+        message = _clipped(message)
         super().__init__(message)
         self.message = message
-        self.details = details or []
+        self.details = [{k: _clipped(v) for k, v in d.items()} for d in details or []]
+
+
+# Messages quote what the client sent; a refusal names the fault without echoing megabytes back.
+MAX_ERROR_TEXT = 500
+
+
+def _clipped[T](value: T) -> T | str:
+    if isinstance(value, str) and len(value) > MAX_ERROR_TEXT:
+        return value[: MAX_ERROR_TEXT - 1] + "…"
+    return value
 
 
 class ValidationFailed(DomainError):

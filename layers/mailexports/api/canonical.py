@@ -34,6 +34,11 @@ from mailexports.tenants.models import Tenant
 
 submit_router = Router()
 status_router = Router()
+ANY_STATUS = [
+    {"$ref": "#/components/schemas/TaskStatus"},
+    {"const": "", "type": "string"},
+    {"type": "null"},
+]
 
 # Seconds a client should wait before polling an unfinished task again.
 POLL_AFTER_SECONDS = 5
@@ -133,7 +138,10 @@ def get_export(request: Request, task_uuid: TaskId) -> Response[str]:
 def list_exports(
     request: Request,
     status: Annotated[
-        TaskStatus | None, Query(description="Only tasks in this status."), blank_as_none
+        TaskStatus | None,
+        # The document says what the API has always done: `?status=` (empty) means any status.
+        Query(description="Only tasks in this status.", json_schema_extra={"anyOf": ANY_STATUS}),
+        blank_as_none,
     ] = None,
     limit: Annotated[int, Query(ge=1, le=100, description="Tasks per page.")] = 50,
     cursor: Cursor = None,

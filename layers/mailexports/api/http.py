@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 from pydantic import AfterValidator, BeforeValidator
 
+from mailexports.api.bodies import body_text, parse_json
 from mailexports.errors import ValidationFailed
 
 
@@ -23,15 +24,10 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
 
 
 def json_body(event: BaseProxyEvent) -> Any:
-    raw = event.decoded_body
+    raw = body_text(event)
     if not raw or not raw.strip():
         raise ValidationFailed("the request body is empty; send a JSON object")
-    try:
-        return json.loads(raw)
-    except json.JSONDecodeError as error:
-        raise ValidationFailed(
-            f"the request body is not valid JSON ({error.msg} at position {error.pos})"
-        ) from None
+    return parse_json(raw)
 
 
 def api_base_url(event: BaseProxyEvent) -> str:

@@ -4,7 +4,8 @@
 Every canonical body is JSON. Powertools would also parse form and multipart bodies,
 and a malformed multipart body (no boundary, say) escapes it as a bare ValueError,
 which would answer 500 to bad input. Refusing any other media type first keeps every
-such request a 4xx naming `Content-Type`.
+such request a 4xx naming `Content-Type`. The body is read through api/bodies.py, so
+bad base64, bad UTF-8 and too deep nesting are 4xx too.
 """
 
 from __future__ import annotations
@@ -18,17 +19,25 @@ from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
 )
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
+    RequestValidationError,
     ValidationException,
 )
 
+from mailexports.api.bodies import body_text, parse_json
 from mailexports.errors import ValidationFailed
 from mailexports.exports.requests import ExportType
 
 
+def is_json(content_type: str) -> bool:
+    """application/json or a +json type; not merely a name that starts the same (application/jsonp)."""
+    media = content_type.split(";")[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
 class JsonBodyValidation(OpenAPIRequestValidationMiddleware):
-    def _get_body(self, app: Any) -> dict[str, Any]:
+    def _get_body(self, app: Any) -> Any:
         content_type = (app.current_event.headers.get("content-type") or "").strip()
-        if content_type and not content_type.lower().startswith("application/json"):
+        if content_type and not is_json(content_type):
             raise RequestUnsupportedContentType(
                 "Unsupported content type",
                 errors=[
@@ -41,8 +50,14 @@ class JsonBodyValidation(OpenAPIRequestValidationMiddleware):
                     }
                 ],
             )
-        body: dict[str, Any] = super()._get_body(app)
-        return body
+        try:
+            text = body_text(app.current_event)
+            return parse_json(text) if text else None  # None: Powertools' "body missing"
+        except ValidationFailed as refused:
+            # As a validation error, so a keyed route still answers 401 first to a caller without a key.
+            raise RequestValidationError(
+                [{"type": "body_invalid", "loc": ("body",), "msg": refused.message, "input": {}}]
+            ) from None
 
 
 def validating_resolver() -> APIGatewayRestResolver:
@@ -89,7 +104,7 @@ def _issue(item: dict[str, Any]) -> tuple[str, str]:
 
 def validation_failure(error: ValidationException, content_type: str = "") -> ValidationFailed:
     media = content_type.split(";")[0].strip().lower()
-    if media and not media.startswith("application/json"):
+    if media and not is_json(media):
         # A form or text body cannot be the JSON the route declares: say that, not which field is missing.
         return ValidationFailed(
             "the request body must be JSON",

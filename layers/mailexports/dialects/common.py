@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl
 
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 
+from mailexports.api.bodies import body_text, parse_json
 from mailexports.api.http import api_base_url
 from mailexports.auth import Authenticator
 from mailexports.config import get_settings
@@ -50,7 +51,7 @@ def request_params(event: BaseProxyEvent) -> Params:
 
 
 def _body_params(event: BaseProxyEvent) -> list[tuple[str, str]]:
-    raw = event.decoded_body
+    raw = body_text(event)
     if not raw or not raw.strip():
         return []
     content_type = headers_of(event).get("content-type", "").lower()
@@ -64,12 +65,7 @@ def _body_params(event: BaseProxyEvent) -> list[tuple[str, str]]:
 
 
 def _json_params(raw: str) -> list[tuple[str, str]]:
-    try:
-        body = json.loads(raw)
-    except json.JSONDecodeError as error:
-        raise ValidationFailed(
-            f"the request body is not valid JSON ({error.msg} at position {error.pos})"
-        ) from None
+    body = parse_json(raw)
     if isinstance(body, list) and not body:
         return []  # PHP's json_encode(array()) of "no parameters"
     if not isinstance(body, dict):

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -27,6 +26,7 @@ from xml.sax.saxutils import escape
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 
+from mailexports.api.bodies import decode_utf8, parse_json
 from mailexports.api.errors import with_retry_after
 from mailexports.api.http import json_response
 from mailexports.dialects.common import describe, headers_of
@@ -74,16 +74,7 @@ def parse_body(raw: bytes | None, wire: Wire) -> Any:
 
 
 def _parse_json(raw: bytes) -> Any:
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise ValidationFailed(f"the request body is not valid UTF-8 (at byte {error.start})") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ValidationFailed(
-            f"the request body is not valid JSON ({error.msg} at position {error.pos})"
-        ) from None
+    return parse_json(decode_utf8(raw))
 
 
 # ---------------------------------------------------------------- XML requests

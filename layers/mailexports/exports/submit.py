@@ -122,10 +122,12 @@ class ExportSubmitter:
                 {"field": "params.stat_id", "issue": f"no campaign send with stat_id {params.stat_id}"}
             )
         elif isinstance(params, SegmentContactsParams):
+            # Each distinct id probed once: a probe reads every shard, and a list may repeat ids.
+            unknown = {s for s in dict.fromkeys(params.segment_ids) if not reader.segment_exists(s)}
             problems += [
                 {"field": f"params.segment_ids.{i}", "issue": f"no segment {segment}"}
                 for i, segment in enumerate(params.segment_ids)
-                if not reader.segment_exists(segment)
+                if segment in unknown
             ]
         elif isinstance(params, CampaignDeliveryParams):
             if reader.campaign(params.campaign_id) is None:
