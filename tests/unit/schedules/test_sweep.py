@@ -56,10 +56,12 @@ def tasks_of(tenant_id: str) -> list[ExportTask]:
 
 
 def finish(task_uuid: str, status: TaskStatus = TaskStatus.COMPLETED) -> None:
+    """End a run as the worker would; a completed export of these types has its watermark."""
     store = DynamoTaskStore()
     task = store.load(task_uuid)
     assert task is not None
-    store.transition(task, [TaskStatus.NEW], status=status)
+    watermark = {"watermark": datetime.now(UTC)} if status is TaskStatus.COMPLETED else {}
+    store.transition(task, [TaskStatus.NEW], status=status, **watermark)
 
 
 def test_a_due_slot_becomes_one_ordinary_task(seeded: CreatedTenant, aws_stack: Settings) -> None:
