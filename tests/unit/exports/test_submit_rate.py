@@ -71,8 +71,11 @@ def test_two_writers_of_one_bucket_never_both_spend_the_last_token(limited: Sett
 
 
 def test_a_submit_over_the_rate_is_429_with_retry_after_and_writes_no_task(
-    handlers: dict[str, ModuleType], limited: Settings, tenant: CreatedTenant
+    handlers: dict[str, ModuleType], limited: Settings, tenant: CreatedTenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The handler's bucket reads the wall clock; frozen here, so a slow machine refills nothing
+    # between the submits and the wait is exactly 1 token / 0.5 per second.
+    monkeypatch.setattr(SubmitRate.__init__, "__defaults__", (None, lambda: 1_000.0))
     MarketingWriter(tenant.tenant_id).write(
         [parse_line('{"kind":"send","stat_id":"981","campaign_id":"c-1","sent_at":"2025-01-01T09:00:00Z"}')]
     )
