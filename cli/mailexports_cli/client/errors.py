@@ -62,7 +62,7 @@ def refusal_message(status: int, body: Any) -> tuple[str, str | None]:
             for d in details
             if isinstance(d, dict)
         ]
-        if fields:
+        if fields and not all(field in message for field in fields):  # the message may say it all
             message = f"{'; '.join(fields)} ({message})"
         code = error.get("code")
         return message, str(code) if code else None
