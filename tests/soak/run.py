@@ -46,8 +46,9 @@ class SoakOptions:
     sweep_every: float = 3.0
     deadline_seconds: float = 420.0
     # The stalled phase: a tenant whose segment export is about contacts * note_bytes bytes,
-    # over two 5 MiB parts, so it is killed with its first part uploaded and more to come.
-    stalled_contacts: int = 400
+    # ~24 MB over 5 MiB parts: killed once both have a part uploaded, with most still to come
+    # (a worker writes ~8 MB/s here, so a smaller export may end before the slower one has one).
+    stalled_contacts: int = 800
     stalled_note_bytes: int = 30_000
 
 

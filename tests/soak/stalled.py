@@ -152,8 +152,12 @@ def _kill_mid_upload(phase: StalledPhase, store: DynamoTaskStore, killer: Worker
     then is open and recorded on the task); False, with a problem, if that never happened."""
     while time.monotonic() < until:
         tasks = [store.load(e.task_uuid) for e in phase.exports]
-        if any(t is not None and t.finished for t in tasks):
-            phase.problems.append("a stalled-phase export ended before it could be killed: make it bigger")
+        ended = [t for t in tasks if t is not None and t.finished]
+        if ended:
+            phase.problems += [
+                f"stalled {t.format} {t.task_uuid} ended {t.status.value} {t.error} before it could be killed"
+                for t in ended
+            ]
             return False
         parts = [_parts(t) for t in tasks]
         if all(parts):
