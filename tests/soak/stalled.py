@@ -94,6 +94,8 @@ class StalledPhase:
     failed_after: float = 0.0  # seconds from the kill to the sweep that failed them
     swept_failed: list[str] = field(default_factory=list)  # every task that watchdog failed
     sweeps: int = 0
+    notified: int = 0  # accepted webhook deliveries for these tasks
+    uploads_left: int = 0  # their multipart uploads still open at the end
     problems: list[str] = field(default_factory=list)
 
 
@@ -144,6 +146,9 @@ def run_stalled_phase(
         phase.sweeps += 1
     phase.failed_after = time.monotonic() - killed_at
     _wait_for(lambda: all(receiver.delivered(e.hook_path) for e in phase.exports), time.monotonic() + 30)
+    phase.notified = sum(len(receiver.delivered(e.hook_path)) for e in phase.exports)
+    left = [u["Key"] for u in s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])]
+    phase.uploads_left = sum(e.task_uuid in key for e in phase.exports for key in left)
     return phase
 
 
@@ -235,6 +240,6 @@ def stalled_figures(phase: StalledPhase, tenant: NotesTenant) -> str:
     return (
         f"given up: {len(phase.exports)} exports of {size:.0f}+ MiB killed {phase.kill_after:.1f} s after "
         f"submit mid multipart upload ({parts}); a WATCHDOG_MAX_REDRIVES=0 watchdog failed them "
-        f"{phase.failed_after:.1f} s after the kill ({phase.sweeps} sweeps); one export.failed each, "
-        f"uploads aborted"
+        f"{phase.failed_after:.1f} s after the kill ({phase.sweeps} sweeps); {phase.notified} notification(s) "
+        f"accepted, {phase.uploads_left} of their multipart uploads left open"
     )
