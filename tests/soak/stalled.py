@@ -1,9 +1,9 @@
 """The soak's last phase: exports the watchdog gives up on.
 
-A tenant whose contacts carry a large `Notes` field submits a few segment exports big
-enough to need a multipart upload. Once each has checkpointed its first part, every
-WorkerFunction environment is SIGKILLed, so the tasks stay `processing` with an upload
-open and no heartbeat. A watchdog with `WATCHDOG_MAX_REDRIVES=0` (its own settings; the
+A tenant whose contacts carry a large `Notes` field submits, one at a time, a few segment
+exports big enough to need a multipart upload. As soon as each has checkpointed its first
+part, every WorkerFunction environment is SIGKILLed, so the tasks stay `processing` with an
+upload open and no heartbeat. A watchdog with `WATCHDOG_MAX_REDRIVES=0` (its own settings; the
 soak's re-driving watchdog is stopped by then, and every other task has ended, so this
 one may sweep the whole table) then fails them. What must follow, per task: status
 `failed` with the watchdog's code, one signed `export.failed` delivery under its own
@@ -90,8 +90,8 @@ class StalledExport:
 class StalledPhase:
     exports: list[StalledExport] = field(default_factory=list)
     killed_pids: list[int] = field(default_factory=list)
-    kill_after: float = 0.0  # seconds from submit to the kill
-    failed_after: float = 0.0  # seconds from the kill to the sweep that failed them
+    kill_after: float = 0.0  # seconds from the first submit to the last kill
+    failed_after: float = 0.0  # seconds from the last kill to the sweep that failed them
     swept_failed: list[str] = field(default_factory=list)  # every task that watchdog failed
     sweeps: int = 0
     notified: int = 0  # accepted webhook deliveries for these tasks
@@ -126,9 +126,11 @@ def run_stalled_phase(
             phase.problems.append(f"stalled {export.format}: submit answered {answer.status_code}")
             return phase
         export.task_uuid = answer.json()["task_uuid"]
-
-    if not _kill_mid_upload(phase, store, killer, began + 60):
-        return phase
+        # One at a time: an export killed as soon as it has a part, before the next starts, so
+        # neither can finish first nor be killed before its upload is recorded on the task.
+        if not _wait_for_part(phase, export, store, began + 60):
+            return phase
+        _kill_workers(phase, export, store, killer)
     phase.kill_after = time.monotonic() - began
     killed_at = time.monotonic()
     uuids = [e.task_uuid for e in phase.exports]
@@ -152,31 +154,36 @@ def run_stalled_phase(
     return phase
 
 
-def _kill_mid_upload(phase: StalledPhase, store: DynamoTaskStore, killer: WorkerKiller, until: float) -> bool:
-    """SIGKILL every worker environment once every export has checkpointed a part (its upload
-    then is open and recorded on the task); False, with a problem, if that never happened."""
+def _wait_for_part(phase: StalledPhase, export: StalledExport, store: DynamoTaskStore, until: float) -> bool:
+    """Until the export has checkpointed a part (its upload then is open and recorded on the
+    task); False, with a problem, if it ended first or no part came."""
     while time.monotonic() < until:
-        tasks = [store.load(e.task_uuid) for e in phase.exports]
-        ended = [t for t in tasks if t is not None and t.finished]
-        if ended:
-            phase.problems += [
-                f"stalled {t.format} {t.task_uuid} ended {t.status.value} {t.error} before it could be killed"
-                for t in ended
-            ]
+        task = store.load(export.task_uuid)
+        if task is not None and task.finished:
+            phase.problems.append(
+                f"stalled {task.format} {task.task_uuid} ended {task.status.value} {task.error} "
+                "before it could be killed"
+            )
             return False
-        parts = [_parts(t) for t in tasks]
-        if all(parts):
-            pids = [pid for pid in killer.worker_pids() if is_environment(pid)]
-            for pid in pids:
-                os.kill(pid, signal.SIGKILL)
-            phase.killed_pids = pids
-            for export, count in zip(phase.exports, parts, strict=True):
-                export.parts_at_kill = count
-            print(f"[soak] stalled phase: killed WorkerFunction environments {pids}", flush=True)
+        if _parts(task):
             return True
         time.sleep(0.05)
-    phase.problems.append("the stalled-phase exports never checkpointed a part of a multipart upload")
+    phase.problems.append(f"stalled {export.format}: no part of a multipart upload was ever checkpointed")
     return False
+
+
+def _kill_workers(
+    phase: StalledPhase, export: StalledExport, store: DynamoTaskStore, killer: WorkerKiller
+) -> None:
+    """SIGKILL every WorkerFunction environment (so certainly the one running the export)."""
+    pids = [pid for pid in killer.worker_pids() if is_environment(pid)]
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    phase.killed_pids += pids
+    export.parts_at_kill = _parts(store.load(export.task_uuid))
+    print(
+        f"[soak] stalled phase: killed WorkerFunction environments {pids} running {export.format}", flush=True
+    )
 
 
 def _parts(task: ExportTask | None) -> int:
@@ -238,8 +245,8 @@ def stalled_figures(phase: StalledPhase, tenant: NotesTenant) -> str:
     size = tenant.contacts * tenant.note_bytes / 1024**2
     parts = ", ".join(f"{e.format} after {e.parts_at_kill} part(s)" for e in phase.exports)
     return (
-        f"given up: {len(phase.exports)} exports of {size:.0f}+ MiB killed {phase.kill_after:.1f} s after "
-        f"submit mid multipart upload ({parts}); a WATCHDOG_MAX_REDRIVES=0 watchdog failed them "
-        f"{phase.failed_after:.1f} s after the kill ({phase.sweeps} sweeps); {phase.notified} notification(s) "
+        f"given up: {len(phase.exports)} exports of {size:.0f}+ MiB, each killed mid multipart upload "
+        f"({parts}; the last {phase.kill_after:.1f} s after the first submit); a WATCHDOG_MAX_REDRIVES=0 "
+        f"watchdog failed them {phase.failed_after:.1f} s after the last kill ({phase.sweeps} sweeps); {phase.notified} notification(s) "
         f"accepted, {phase.uploads_left} of their multipart uploads left open"
     )
