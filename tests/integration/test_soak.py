@@ -1,7 +1,8 @@
 """The soak, short: a few clients over five tenants submit one export of every kind (each
 type and format, gzip, every dialect) and page Constant Contact, while duplicate queue
 messages arrive, a worker is killed mid-export and the webhook receiver is down for a
-while. `make soak` runs the long one (20 clients, 200 exports)."""
+while; then two big exports killed mid multipart upload are failed by a watchdog that may
+not re-drive (tests/soak/stalled.py). `make soak` runs the long one (20 clients, 200 exports)."""
 
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ from tests.soak.aws_env import client, pointed_at
 from tests.soak.clients import Clients, Job, Paging
 from tests.soak.faults import Redeliverer, WatchdogClock, WorkerKiller
 from tests.soak.receiver import FlakyReceiver
+from tests.soak.stalled import create_notes_tenant, run_stalled_phase, stalled_figures, stalled_problems
 from tests.soak.tenants import create_tenants
 from tests.soak.workload import every_variant
 
@@ -21,7 +22,13 @@ from tests.soak.workload import every_variant
 # instead of ExportQueue's 90 minutes, and webhook retries starting at 1 s instead of 30 s
 # (both existing settings; production values are unchanged).
 STACK_ARGS = ("--no-demo", "--visibility-timeout-override", "3")
-STACK_ENV = {"NOTIFY_RETRY_BASE_SECONDS": "1", "NOTIFY_RETRY_MAX_DELAY_SECONDS": "60"}
+# Parts of S3's smallest size (the settings' floor), so the stalled phase needs less data to
+# have a multipart upload open.
+STACK_ENV = {
+    "NOTIFY_RETRY_BASE_SECONDS": "1",
+    "NOTIFY_RETRY_MAX_DELAY_SECONDS": "60",
+    "EXPORT_PART_BYTES": str(5 * 1024 * 1024),
+}
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,11 @@ class SoakOptions:
     stale_seconds: int = 30  # the watchdog's heartbeat limit (production: 300)
     sweep_every: float = 3.0
     deadline_seconds: float = 420.0
+    # The stalled phase: a tenant whose segment export is about contacts * note_bytes bytes,
+    # ~24 MB over 5 MiB parts: killed once both have a part uploaded, with most still to come
+    # (a worker writes ~8 MB/s here, so a smaller export may end before the slower one has one).
+    stalled_contacts: int = 800
+    stalled_note_bytes: int = 30_000
 
 
 @dataclass
@@ -71,8 +83,13 @@ def run_soak(stack: RunningStack, options: SoakOptions, workdir: Path) -> SoakRe
     with pointed_at(env, HEARTBEAT_STALE_SECONDS=str(options.stale_seconds)):
         began = time.monotonic()
         tenants = create_tenants(options.tenants, options.contacts, workdir / "data")
+        notes_tenant = create_notes_tenant(
+            options.stalled_contacts, options.stalled_note_bytes, workdir / "data"
+        )
         report.say(
-            f"{len(tenants)} tenants, {options.contacts} contacts each, loaded in {time.monotonic() - began:.1f} s"
+            f"{len(tenants)} tenants, {options.contacts} contacts each, and one of "
+            f"{options.stalled_contacts} contacts with {options.stalled_note_bytes} bytes of notes each, "
+            f"loaded in {time.monotonic() - began:.1f} s"
         )
         with FlakyReceiver(options.outage_seconds) as receiver:
             redeliverer = Redeliverer(env)
@@ -103,8 +120,21 @@ def run_soak(stack: RunningStack, options: SoakOptions, workdir: Path) -> SoakRe
             clients.run(options.clients)
             files_done = time.monotonic() - began
             killer.stop()
-            _wait_for_notifications(receiver, jobs, began + options.deadline_seconds + 60)
+            # Every task has ended: from here the stalled phase's watchdog is the only one.
             watchdog.stop()
+            s3 = client(env, "s3")
+            bucket = env["EXPORTS_BUCKET"]
+            stalled = run_stalled_phase(
+                stack.api_url,
+                notes_tenant,
+                receiver,
+                killer,
+                s3,
+                bucket,
+                options.stale_seconds,
+                options.sweep_every,
+            )
+            _wait_for_notifications(receiver, jobs, time.monotonic() + 60)
             redeliverer.stop()
             _figures(
                 report,
@@ -118,15 +148,16 @@ def run_soak(stack: RunningStack, options: SoakOptions, workdir: Path) -> SoakRe
                 watchdog,
                 files_done,
             )
-            s3 = client(env, "s3")
+            report.say(stalled_figures(stalled, notes_tenant))
             report.problems += [j.problem for j in jobs if j.problem] + [
                 p.problem for p in all_pagings if p.problem
             ]
             report.problems += checks.final_states(stack.api_url, jobs)
             report.problems += checks.tenant_isolation(stack.api_url, jobs, tenants)
-            report.problems += checks.stored_files(s3, env["EXPORTS_BUCKET"], jobs)
+            report.problems += checks.stored_files(s3, bucket, jobs)
             report.problems += checks.notifications(receiver, jobs)
             report.problems += _fault_problems(options, stack, receiver, killer, watchdog)
+            report.problems += stalled_problems(stalled, stack.api_url, notes_tenant, receiver, s3, bucket)
     report.say(f"problems: {len(report.problems)}")
     return report
 
@@ -153,6 +184,7 @@ def _figures(
     timings = clients.timings.seconds
     done = [j for j in jobs if j.file_after is not None and not j.problem]
     hits = receiver.snapshot()
+    paths = {j.hook_path for j in jobs}  # not the stalled phase's
     report.say(
         f"{options.clients} clients, {len(jobs)} exports ({len({j.variant.name for j in jobs})} kinds), "
         f"{len(pagings)} Constant Contact listings ({sum(p.pages for p in pagings)} pages): "
@@ -171,7 +203,7 @@ def _figures(
         f"{sum(h.status >= 500 for h in hits)} x 503 during a {options.outage_seconds:.0f} s outage"
     )
     report.say(
-        f"notifications: {sum(h.status < 300 for h in hits)} accepted for {len(jobs)} tasks, "
+        f"notifications: {sum(h.status < 300 and h.path in paths for h in hits)} accepted for {len(jobs)} tasks, "
         f"{checks.duplicate_ids(receiver)} duplicate webhook-ids"
     )
 
