@@ -10,32 +10,22 @@ import argparse
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from mailexports_dev.ports import free_ports
+
 STARTUP_TIMEOUT_S = 90
 # What the document cannot say (tests/integration/test_fuzz_openapi.py says why).
 EXCLUDED_CHECKS = "positive_data_acceptance,unsupported_method"
 
 
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [int(sock.getsockname()[1]) for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
 def _start_stack(directory: Path) -> tuple[subprocess.Popen[bytes], dict[str, object]]:
     state_file = directory / "local-stack.json"
-    api, https, moto = _free_ports(3)
+    api, https, moto = free_ports(3)
     command = [
         sys.executable, "-m", "mailexports_cli.main", "run",
         "--api-port", str(api), "--https-port", str(https), "--moto-port", str(moto),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,19 +16,9 @@ from typing import Any
 import pytest
 import requests
 
+from mailexports_dev.ports import free_ports
+
 STARTUP_TIMEOUT_S = 90
-
-
-def free_ports(count: int) -> list[int]:
-    """Distinct ports free right now (all held open while choosing, so no duplicates)."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [int(sock.getsockname()[1]) for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 def stack_environment(state_file: Path) -> dict[str, str]:

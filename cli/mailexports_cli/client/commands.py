@@ -17,7 +17,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
@@ -28,6 +28,9 @@ from mailexports_cli.client.download import Downloaded, check_writable, download
 from mailexports_cli.client.errors import ClientError, ExitCode, TaskUnsuccessful, UsageError
 from mailexports_cli.client.params import parse_params
 from mailexports_cli.client.states import FINISHED
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 EXPORT_TYPES = ("campaign_activity", "segment_contacts", "campaign_delivery", "contact_data")
 STATUSES = ("new", "processing", "completed", "failed", "cancelled", "expired")
@@ -222,7 +225,6 @@ def _download(task: dict[str, Any], output: Path | None) -> list[Downloaded]:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from rich.console import Console
     from rich.table import Table
 
     page = _client(args).list(status=args.status, limit=args.limit, cursor=args.cursor)
@@ -233,12 +235,19 @@ def run_list(args: argparse.Namespace) -> int:
             str(task.get("task_uuid")), str(task.get("task_type")), str(task.get("status")),
             str(task.get("created_at") or ""), f"{progress.get('records', 0):,}", f"{progress.get('bytes', 0):,}",
         )  # fmt: skip
+    print_listing(table, page.get("next_cursor"))
+    return ExitCode.OK
+
+
+def print_listing(table: Table, next_cursor: str | None, *, width: int = 200) -> None:
+    """A page of a listing, then (on stderr) how to ask for the next one."""
+    from rich.console import Console
+
     out = Console()
     # Not a terminal (a pipe, a file): wide enough that no id is wrapped or cut.
-    (out if out.is_terminal else Console(width=200)).print(table)
-    if page.get("next_cursor"):
-        print(f"more: --cursor {page['next_cursor']}", file=sys.stderr)
-    return ExitCode.OK
+    (out if out.is_terminal else Console(width=width)).print(table)
+    if next_cursor:
+        print(f"more: --cursor {next_cursor}", file=sys.stderr)
 
 
 def run_show(args: argparse.Namespace) -> int:

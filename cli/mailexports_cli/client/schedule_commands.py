@@ -101,7 +101,6 @@ def run_create(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from rich.console import Console
     from rich.table import Table
 
     page = _client(args).schedules(limit=args.limit, cursor=args.cursor)
@@ -112,10 +111,7 @@ def run_list(args: argparse.Namespace) -> int:
             str(s.get("timezone")), str(s.get("next_run_at") or "paused"), str(s.get("last_task_uuid") or ""),
             str(s.get("runs", 0)),
         )  # fmt: skip
-    out = Console()
-    (out if out.is_terminal else Console(width=220)).print(table)
-    if page.get("next_cursor"):
-        print(f"more: --cursor {page['next_cursor']}", file=sys.stderr)
+    commands.print_listing(table, page.get("next_cursor"), width=220)
     return ExitCode.OK
 
 
