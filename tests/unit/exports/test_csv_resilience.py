@@ -20,12 +20,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.unit.exports.test_worker_resilience import Clock, file_bytes, objects, open_uploads, stored
+from tests.unit.exports.test_worker_resilience import (
+    Clock,
+    crash_midway,
+    file_bytes,
+    objects,
+    open_uploads,
+    stored,
+)
 
 from mailexports.config import Settings, get_settings
 from mailexports.exports import exporters
 from mailexports.exports.exporters.base import Row
-from mailexports.exports.file_upload import FileUpload
 from mailexports.exports.requests import ExportType
 from mailexports.exports.task import ExportTask, TaskStatus
 from mailexports.exports.task_store import DynamoTaskStore
@@ -121,25 +127,9 @@ def test_resume_after_a_crash_between_parts_is_byte_identical(
     ExportWorker().handle(message_body(reference.task_uuid))
 
     crashed = new_task("crashed", compression=compression)
-    original = FileUpload.upload_part
-    calls = {"n": 0}
-
-    def crash_on_second_part(self: FileUpload) -> None:
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise ConnectionError("the network went away")
-        original(self)
-
-    monkeypatch.setattr(FileUpload, "upload_part", crash_on_second_part)
     clock = Clock()
-    with pytest.raises(ConnectionError):
-        ExportWorker(clock=clock).handle(message_body(crashed.task_uuid))
-    midway = stored(crashed.task_uuid)
-    assert midway.checkpoint is not None
-    assert midway.checkpoint.current is not None
-    assert len(midway.checkpoint.current.parts) == 1
+    crash_midway(monkeypatch, crashed, clock)
 
-    monkeypatch.setattr(FileUpload, "upload_part", original)
     clock.now += timedelta(seconds=settings.heartbeat_stale_seconds + 1)
     ExportWorker(clock=clock).handle(message_body(crashed.task_uuid), receive_count=2)
 

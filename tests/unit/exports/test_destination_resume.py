@@ -9,11 +9,17 @@ import boto3
 import pytest
 from moto.sts.models import STSBackend, sts_backends
 from tests.customer_account import CUSTOMER_ACCOUNT, CustomerAccount, customer_account, sha256
-from tests.unit.exports.test_worker_resilience import ROWS, Clock, SyntheticExporter, exported_numbers
+from tests.unit.exports.test_worker_resilience import (
+    ROWS,
+    Clock,
+    SyntheticExporter,
+    crash_midway,
+    exported_numbers,
+    stored,
+)
 
 from mailexports.config import Settings, get_settings
 from mailexports.exports import exporters
-from mailexports.exports.file_upload import FileUpload
 from mailexports.exports.lifecycle import TaskLifecycle
 from mailexports.exports.requests import ExportType, S3Destination
 from mailexports.exports.task import ExportTask, TaskStatus
@@ -50,33 +56,6 @@ def new_task(uuid: str, destination: S3Destination | None, compression: str = "n
     )
     assert DynamoTaskStore().create(task)
     return task
-
-
-def stored(task_uuid: str) -> ExportTask:
-    task = DynamoTaskStore().load(task_uuid)
-    assert task is not None
-    return task
-
-
-def crash_midway(monkeypatch: pytest.MonkeyPatch, task: ExportTask, clock: Clock) -> None:
-    """The first invocation dies after one part is uploaded and checkpointed."""
-    original = FileUpload.upload_part
-    calls = {"n": 0}
-
-    def crash_on_second_part(self: FileUpload) -> None:
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise ConnectionError("the network went away")
-        original(self)
-
-    monkeypatch.setattr(FileUpload, "upload_part", crash_on_second_part)
-    with pytest.raises(ConnectionError):
-        ExportWorker(clock=clock).handle(message_body(task.task_uuid))
-    monkeypatch.setattr(FileUpload, "upload_part", original)
-    midway = stored(task.task_uuid)
-    assert midway.checkpoint is not None
-    assert midway.checkpoint.current is not None
-    assert len(midway.checkpoint.current.parts) == 1
 
 
 @pytest.mark.parametrize("compression", ["none", "gzip"])

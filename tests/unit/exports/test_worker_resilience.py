@@ -80,6 +80,29 @@ def stored(task_uuid: str) -> ExportTask:
     return task
 
 
+def crash_midway(monkeypatch: pytest.MonkeyPatch, task: ExportTask, clock: Clock) -> ExportTask:
+    """The first invocation dies after one part is uploaded and checkpointed; returns the
+    task as it was left (the upload itself is restored for the next invocation)."""
+    original = FileUpload.upload_part
+    calls = {"n": 0}
+
+    def crash_on_second_part(self: FileUpload) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise ConnectionError("the network went away")
+        original(self)
+
+    monkeypatch.setattr(FileUpload, "upload_part", crash_on_second_part)
+    with pytest.raises(ConnectionError):
+        ExportWorker(clock=clock).handle(message_body(task.task_uuid))
+    monkeypatch.setattr(FileUpload, "upload_part", original)
+    midway = stored(task.task_uuid)
+    assert midway.checkpoint is not None
+    assert midway.checkpoint.current is not None
+    assert len(midway.checkpoint.current.parts) == 1
+    return midway
+
+
 def file_bytes(task: ExportTask, index: int = 0) -> bytes:
     """The file as stored: the presigned URL, without HTTP's transparent gzip decoding."""
     url = task_view(task)["files"][index]["url"]
@@ -124,27 +147,11 @@ def test_resume_after_a_crash_between_parts_is_byte_identical(
     ExportWorker().handle(message_body(reference.task_uuid))
 
     crashed = new_task(fmt=fmt, compression=compression, uuid="crashed")
-    original = FileUpload.upload_part
-    calls = {"n": 0}
-
-    def crash_on_second_part(self: FileUpload) -> None:
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise ConnectionError("the network went away")
-        original(self)
-
-    monkeypatch.setattr(FileUpload, "upload_part", crash_on_second_part)
     clock = Clock()
-    with pytest.raises(ConnectionError):
-        ExportWorker(clock=clock).handle(message_body(crashed.task_uuid))
-    midway = stored(crashed.task_uuid)
+    midway = crash_midway(monkeypatch, crashed, clock)
     assert midway.status is TaskStatus.PROCESSING
-    assert midway.checkpoint is not None
-    assert midway.checkpoint.current is not None
-    assert len(midway.checkpoint.current.parts) == 1
 
     # SQS redelivers once the visibility timeout is over; by then the heartbeat is stale.
-    monkeypatch.setattr(FileUpload, "upload_part", original)
     clock.now += timedelta(seconds=settings.heartbeat_stale_seconds + 1)
     ExportWorker(clock=clock).handle(message_body(crashed.task_uuid), receive_count=2)
 
