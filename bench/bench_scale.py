@@ -17,15 +17,13 @@ from __future__ import annotations
 import json
 import math
 import os
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from unittest import mock
 
 from botocore.awsrequest import AWSResponse
 
-from bench.bench_exports import _CountingS3, _FreeSlots, _MemoryStore, _verdict
+from bench.bench_exports import _verdict, run_worker
 
 EVENTS = 120_000  # opens and clicks of one send, about 2.2 per contact
 SHARDS = 16
@@ -124,7 +122,6 @@ def _answer_queries(pages: dict[str, list[tuple[bytes, str | None]]]) -> Any:
 def hot_path_seconds(compression: str) -> tuple[float, int, int]:
     """CPU seconds, records and stored bytes of one real campaign_activity export."""
     from mailexports import aws
-    from mailexports.exports import worker
     from mailexports.exports.requests import ExportType
     from mailexports.exports.task import ExportTask
 
@@ -141,17 +138,8 @@ def hot_path_seconds(compression: str) -> tuple[float, int, int]:
         compression=compression,
         created_at=datetime.now(UTC),
     )
-    s3, store = _CountingS3(), _MemoryStore(task)
-    with (
-        mock.patch("mailexports.aws.s3", return_value=s3),
-        mock.patch("mailexports.exports.messages.enqueue_notification"),
-        mock.patch("mailexports.exports.lifecycle.TenantQueue", _FreeSlots),
-    ):
-        started = time.process_time()
-        worker.ExportWorker(store=store).handle(json.dumps({"task_uuid": "bench"}))  # type: ignore[arg-type]
-        elapsed = time.process_time() - started
-    assert store.task.status == "completed", store.task.status
-    return elapsed, store.task.progress.records, s3.stored
+    elapsed, finished, stored = run_worker(task)
+    return elapsed, finished.progress.records, stored
 
 
 def _model(
