@@ -1,16 +1,23 @@
 """Arrival stamps: when a record reached the service, for exact incremental exports.
 
 An event's `at` is when it happened; its `arrived_at` is when the writer stored it,
-by the writer's own clock, taken as the request is sent. Incremental exports
+by the writer's own clock, read as it writes (once per chunk for opens and clicks). Incremental exports
 (`since_task`) select by arrival, so an event that reaches us a day late, with an
 old `at`, lands in the next incremental file instead of being lost behind a
 window that has already been exported.
 
-The stamp is written once. An open or click is put with `attribute_not_exists`: a
-re-import or a retried ingest batch (even one racing the first write) fails the
-condition and leaves the stored stamp alone, so the event stays in the one window
-it first arrived in. Events already stored are filtered out first by one
-consistent BatchGetItem per 100 keys, so a re-import costs reads, not writes.
+The stamp is written once per event. Events already stored are filtered out first
+by one consistent BatchGetItem per 100 keys (a re-import, a retried ingest batch:
+their first stamp stays, and they cost reads, not writes); the new ones go in by
+BatchWriteItem, stamped with a time read *before* that check. Two writers racing
+on one new event can both see it absent and both write: the later write replaces
+the stamp with its own, which it read before its check, so before the first
+write landed. That overwrite lands within the second write's own time in flight
+of a moment within the first's, so an export, which reads at least L after its
+watermark, sees the final stamp provided s + d1 + d2 + g < L (docs/data-model.md,
+"Arrival and watermarks"). A conditional put per event would make it s + d + g,
+at 25 times the requests.
+
 A recipient status carries the stamp of the change that set it (its conditional
 put only succeeds for a newer delivery event, see `MarketingWriter`).
 
@@ -26,11 +33,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
-from botocore.exceptions import ClientError
-
 from mailexports.marketing import codec, keys
 from mailexports.marketing.batches import BATCH_GET_KEYS, batch_get
-from mailexports.marketing.codec import Item, serialize_item
+from mailexports.marketing.codec import Item
 from mailexports.marketing.records import EventType, iso_ms
 from mailexports.marketing.writes import gives_up
 
@@ -84,19 +89,6 @@ def stored_keys(
     with gives_up("BatchGetItem"):
         items, _ = batch_get(db, table, request, attempts=attempts)
     return {(codec.required(item, "pk"), codec.required(item, "sk")) for item in items}
-
-
-def put_new_event(db: DynamoDBClient, table: str, item: Item, clock: Clock) -> bool:
-    """Store the event stamped now, unless it is stored already; True if this call stored it."""
-    wire, _ = serialize_item(stamp_event(item, clock()))
-    try:
-        with gives_up("PutItem"):
-            db.put_item(TableName=table, Item=wire, ConditionExpression="attribute_not_exists(sk)")
-    except ClientError as error:
-        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            return False  # a concurrent write of the same event got there first: its stamp stands
-        raise
-    return True
 
 
 @dataclass(frozen=True, slots=True)

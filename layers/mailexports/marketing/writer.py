@@ -3,8 +3,9 @@
 Every write is idempotent: items are keyed by the records' own ids, so writing
 the same records twice leaves every item as it was. The one import-time
 attribute, the arrival stamp of an open, click or status change (`arrivals.py`),
-is written once: opens and clicks go in by conditional put, skipped when already
-stored; other events by BatchWriteItem, unstamped (their arrival is the status
+is written once: opens and clicks already stored are skipped (one consistent
+BatchGetItem per 100), the new ones go in by BatchWriteItem with one stamp per
+chunk; other events by BatchWriteItem, unstamped (their arrival is the status
 change they make). A recipient's delivery status is the latest of its delivery events
 whatever order they arrive in: a conditional update keeps the newer
 `status_key` (`{at}#{event_id}`).
@@ -177,11 +178,14 @@ class MarketingWriter:
             pool.submit(self._update_status, campaign_id, event)
             for (campaign_id, _), event in chunk.latest_status.items()
         ]
-        events = self._put_new_events(chunk, pool)
+        new_events = self._new_events(chunk, pool)
+        writes += [
+            pool.submit(self._batch_write, list(b))
+            for b in itertools.batched(new_events, BATCH_WRITE_ITEMS, strict=False)
+        ]
         chunk.stats.retries += sum(self._wait(writes))
-        stored_now = sum(self._wait(events))
-        chunk.stats.items_written += stored_now
-        chunk.stats.events_already_stored += len(chunk.events) - stored_now
+        chunk.stats.items_written += len(new_events)
+        chunk.stats.events_already_stored += len(chunk.events) - len(new_events)
         for changed in self._wait(updates):
             if changed:
                 chunk.stats.status_updates += 1
@@ -279,8 +283,14 @@ class MarketingWriter:
         with gives_up("BatchWriteItem"):
             return batch_write(self._client, self.table_name, requests, attempts=self._max_attempts)
 
-    def _put_new_events(self, chunk: Chunk, pool: ThreadPoolExecutor) -> list[Future[bool]]:
-        """Conditional puts of the chunk's events not stored yet (their arrival is stamped once)."""
+    def _new_events(self, chunk: Chunk, pool: ThreadPoolExecutor) -> list[dict[str, Any]]:
+        """Put requests for the chunk's events not stored yet, stamped with their arrival.
+
+        The stamp is read before the existence check, never after: a writer racing another
+        on the same new event then leaves a stamp taken before the other's write landed
+        (`arrivals.py` says why that keeps incremental exports exact).
+        """
+        arrived = self._clock()
         batches = itertools.batched(chunk.events, BATCH_GET_KEYS, strict=False)
         known: set[tuple[str, str]] = set()
         for found in self._wait(
@@ -289,7 +299,7 @@ class MarketingWriter:
         ):
             known |= found
         return [
-            pool.submit(arrivals.put_new_event, self._client, self.table_name, item, self._clock)
+            {"PutRequest": {"Item": serialize_item(arrivals.stamp_event(item, arrived))[0]}}
             for key, item in chunk.events.items()
             if key not in known
         ]
