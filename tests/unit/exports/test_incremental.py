@@ -33,7 +33,7 @@ from mailexports.exports.task_store import DynamoTaskStore
 from mailexports.exports.task_view import task_view
 from mailexports.exports.worker import ExportWorker, message_body
 from mailexports.marketing import arrivals
-from mailexports.marketing.records import CampaignRecord, EventRecord, EventType, SendRecord
+from mailexports.marketing.records import CampaignRecord, EventRecord, EventType, SendRecord, iso_ms
 from mailexports.marketing.writer import MarketingWriter
 from mailexports.tenants.models import Tenant
 from mailexports.tenants.store import DynamoTenantStore
@@ -232,6 +232,46 @@ def test_a_chain_of_incremental_exports_holds_every_event_exactly_once(clock: Cl
     # An incremental record holds only the contact's new events: c020's first-load opens are not repeated.
     c020 = next(r for r in second_records if r["contact_id"] == "c020")
     assert [o["at"] for o in c020["opens"]] == ["2025-03-01T10:00:07.020Z"]
+
+
+def test_a_stalled_writer_racing_another_on_a_new_event_leaves_it_in_one_file(
+    clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both writers find the open absent and both write it; the stalled one lands last,
+    after an export read the first stamp. Its own stamp was read before its check, so
+    before the first write landed: the event stays in the window that first held it.
+    (Had it read its stamp after the check, the overwrite would carry one past the
+    export's watermark and the event would be in the next file too.)"""
+    clock.advance(LAG + 5)
+    racing = event(1, "open", 1)
+    stamped_before_check = clock.writer()
+    real_check = arrivals.stored_keys
+    exports: list[ExportTask] = []
+
+    def check_then_stall(*args: Any, **kwargs: Any) -> set[tuple[str, str]]:
+        found = real_check(*args, **kwargs)  # not stored yet...
+        monkeypatch.setattr(arrivals, "stored_keys", real_check)
+        clock.advance(1)
+        load([racing])  # ...when the other writer stores it, a second later
+        clock.advance(LAG + 5)  # this writer stalls past an export's lag
+        exports.append(submit("campaign_activity"))
+        run(exports[0], clock)
+        return found
+
+    monkeypatch.setattr(arrivals, "stored_keys", check_then_stall)
+    stats = MarketingWriter(TENANT).write([racing])
+    assert (stats.items_written, stats.events_already_stored) == (1, 0)  # it did overwrite
+    stored = boto3.client("dynamodb").scan(TableName=get_settings().marketing_table)["Items"]
+    stamps = [i["arrived_at"]["S"] for i in stored if i.get("event_id", {}).get("S") == "e-1"]
+    assert stamps == [iso_ms(stamped_before_check)]
+
+    full_task, full_records = finished(exports[0].task_uuid)
+    clock.advance(LAG + 5)
+    second = submit("campaign_activity", since=full_task.task_uuid)
+    run(second, clock)
+    _, second_records = finished(second.task_uuid)
+    assert events_of(full_records) == [("c001", "opens", "2025-03-01T10:00:00.001Z")]
+    assert events_of(second_records) == []
 
 
 def test_delivery_chain_reports_each_status_change_once_and_ends_at_the_current_status(

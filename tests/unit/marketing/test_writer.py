@@ -249,6 +249,7 @@ def test_writing_the_same_records_twice_changes_no_item(writer: MarketingWriter,
     assert scan_all(aws_stack.marketing_table) == first
     assert again.status_updates == 0
     assert again.status_unchanged == 4  # one collapsed request per recipient, each a no-op
+    assert again.events_already_stored == 4  # the opens: found by the check, not written again
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
