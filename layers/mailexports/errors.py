@@ -1,5 +1,5 @@
 """Domain errors. They carry no HTTP status: each API dialect maps them to its own
-answer (api/errors.py for the canonical API, each dialect's table for its own)."""
+answer (api/status.py for the canonical API, each dialect's table for its own)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 
 class DomainError(Exception):
-    """Base of every error the service answers on purpose (never a 5xx)."""
+    """Base of every error the service answers on purpose (never a 500: that is a bug)."""
 
     code = "bad_request"
 
@@ -90,3 +90,21 @@ class RateLimited(DomainError):
     def __init__(self, message: str, retry_after: int, details: list[dict[str, Any]] | None = None) -> None:
         super().__init__(message, details)
         self.retry_after = max(1, retry_after)
+
+
+class UnknownSend(DomainError):
+    """An imported event or message names a `stat_id` that no send record introduced."""
+
+    code = "unknown_send"
+
+
+class UnstorableRecord(DomainError):
+    """An imported record that DynamoDB cannot hold (a number out of range, an item over 400 KB)."""
+
+    code = "unstorable_record"
+
+
+class WriteFailed(DomainError):
+    """DynamoDB kept refusing (throttling) past every retry: nothing was dropped silently."""
+
+    code = "write_failed"

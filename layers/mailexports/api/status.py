@@ -18,8 +18,11 @@ from mailexports.errors import (
     RateLimited,
     Unauthorized,
     UnknownReference,
+    UnknownSend,
+    UnstorableRecord,
     UnsupportedFormat,
     ValidationFailed,
+    WriteFailed,
 )
 
 # Error type -> HTTP status; the most specific class of an error that is listed wins.
@@ -36,7 +39,10 @@ CANONICAL_STATUS: StatusTable = {
     UnknownReference: 422,
     UnsupportedFormat: 422,
     DestinationRefused: 422,
+    UnknownSend: 422,
+    UnstorableRecord: 422,
     RateLimited: 429,
+    WriteFailed: 503,  # the store kept throttling: the same request may pass later
 }
 
 

@@ -1,4 +1,5 @@
-"""What a write is made of: one chunk's planned requests, the stats, the errors."""
+"""What a write is made of: one chunk's planned requests, the stats, the errors (from
+`mailexports.errors`, where every domain error lives, so the status tables reach them cheaply)."""
 
 from __future__ import annotations
 
@@ -10,37 +11,18 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from mailexports.errors import DomainError
+from mailexports.errors import UnknownSend, UnstorableRecord, WriteFailed
 from mailexports.marketing import codec
 from mailexports.marketing.batches import BatchIncomplete
 from mailexports.marketing.codec import MAX_ITEM_BYTES, Item, serialize_item
 from mailexports.marketing.records import EventRecord
 
+__all__ = ["Chunk", "UnknownSend", "UnstorableRecord", "WriteFailed", "WriteStats", "gives_up"]
+
 # What botocore reports once its own retries of a throttled request are spent.
 _THROTTLING = frozenset(
     {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
 )
-
-
-class UnknownSend(DomainError):
-    """An event or message names a `stat_id` that no send record introduced."""
-
-    status = 422
-    code = "unknown_send"
-
-
-class UnstorableRecord(DomainError):
-    """A record that DynamoDB cannot hold (a number out of range, an item over 400 KB)."""
-
-    status = 422
-    code = "unstorable_record"
-
-
-class WriteFailed(DomainError):
-    """DynamoDB kept refusing (throttling) past every retry: nothing was dropped silently."""
-
-    status = 503
-    code = "write_failed"
 
 
 @dataclass
