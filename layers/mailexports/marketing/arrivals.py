@@ -1,22 +1,23 @@
 """Arrival stamps: when a record reached the service, for exact incremental exports.
 
 An event's `at` is when it happened; its `arrived_at` is when the writer stored it,
-by the writer's own clock, read as it writes (once per chunk for opens and clicks). Incremental exports
-(`since_task`) select by arrival, so an event that reaches us a day late, with an
-old `at`, lands in the next incremental file instead of being lost behind a
+by the writer's own clock (read once per chunk for opens and clicks). Incremental
+exports (`since_task`) select by arrival, so an event that reaches us a day late,
+with an old `at`, lands in the next incremental file instead of being lost behind a
 window that has already been exported.
 
 The stamp is written once per event. Events already stored are filtered out first
 by one consistent BatchGetItem per 100 keys (a re-import, a retried ingest batch:
 their first stamp stays, and they cost reads, not writes); the new ones go in by
 BatchWriteItem, stamped with a time read *before* that check. Two writers racing
-on one new event can both see it absent and both write: the later write replaces
-the stamp with its own, which it read before its check, so before the first
-write landed. That overwrite lands within the second write's own time in flight
-of a moment within the first's, so an export, which reads at least L after its
-watermark, sees the final stamp provided s + d1 + d2 + g < L (docs/data-model.md,
-"Arrival and watermarks"). A conditional put per event would make it s + d + g,
-at 25 times the requests.
+on one new event can both find it absent and both write it; the one landing last
+leaves its stamp. Its check ran before the first write landed (within d1 of the
+first stamp) and its own write lands within d2 of its stamp, read before that
+check: so the final stamp is in place by the first stamp + d1 + d2 (plus skew s
+and index lag g). An export reads at least L after its watermark, so it sees only
+final stamps provided s + d1 + d2 + g < L (docs/data-model.md, "Arrival and
+watermarks"). A conditional put per event would make it s + d + g, at 25 times
+the requests.
 
 A recipient status carries the stamp of the change that set it (its conditional
 put only succeeds for a newer delivery event, see `MarketingWriter`).

@@ -35,7 +35,9 @@ class WriteStats:
     mime_objects: int = 0  # MIME bodies kept in S3 instead of the item
     status_updates: int = 0  # recipient statuses changed
     status_unchanged: int = 0  # delivery events older than (or equal to) the stored status
-    events_already_stored: int = 0  # events re-imported or retried: not rewritten, arrival kept
+    # Opens and clicks the existence check found stored (re-imported, retried): not rewritten,
+    # arrival kept. Two writers racing on a new one both find it absent and both count it written.
+    events_already_stored: int = 0
     retries: int = 0  # batches re-sent for their unprocessed items (botocore's retries are its own)
 
     @property
