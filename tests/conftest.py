@@ -21,8 +21,12 @@ from mailexports.config import Settings, get_settings
 from mailexports.exports import download_tokens
 from mailexports.tenants.models import CreatedTenant
 from mailexports.tenants.service import create_tenant
+from mailexports_dev.local.atomic_requests import make_dynamodb_requests_atomic
 from mailexports_dev.local.resources import REGION, create_resources
 from mailexports_dev.local.template import PROJECT_ROOT
+
+# Tests run threads against in-process moto (concurrent sweeps, the writer's batches).
+make_dynamodb_requests_atomic()
 
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",

@@ -87,9 +87,11 @@ class MotoServer:
 
     def start(self) -> None:
         # Customer destinations rely on IAM refusing roles that do not trust us; moto does not.
+        from mailexports_dev.local.atomic_requests import make_dynamodb_requests_atomic
         from mailexports_dev.local.role_trust import enforce_role_trust
 
         enforce_role_trust()
+        make_dynamodb_requests_atomic()
         self._thread.start()
 
     def stop(self) -> None:
