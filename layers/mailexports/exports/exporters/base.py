@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -20,6 +20,18 @@ class Row:
 class Exporter(Protocol):
     def rows(self, task: ExportTask, after: str | None) -> Iterator[Row]:
         """Every row of the export after `after` (None: from the start), in a stable order."""
+        ...
+
+
+class ShardedExporter(Exporter, Protocol):
+    """An export of sharded data (keys.py), which a big task may read in slices of shards."""
+
+    def slice_rows(self, task: ExportTask, after: str | None, shards: Sequence[int]) -> Iterator[Row]:
+        """`rows` of these shards only: the same order restricted to them (a contact is in one shard)."""
+        ...
+
+    def first_shard(self, task: ExportTask) -> list[str]:
+        """The partitions of shard 0 the export reads: counting them estimates its size."""
         ...
 
 
