@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from mailexports.exports.task import ExportTask
 from mailexports.marketing.arrivals import ArrivalWindow
+from mailexports.marketing.keys import SHARDS
+from mailexports.marketing.reader import MarketingReader
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +25,7 @@ class Exporter(Protocol):
         ...
 
 
+@runtime_checkable
 class ShardedExporter(Exporter, Protocol):
     """An export of sharded data (keys.py), which a big task may read in slices of shards."""
 
@@ -30,9 +33,15 @@ class ShardedExporter(Exporter, Protocol):
         """`rows` of these shards only: the same order restricted to them (a contact is in one shard)."""
         ...
 
-    def first_shard(self, task: ExportTask) -> list[str]:
-        """The partitions of shard 0 the export reads: counting them estimates its size."""
+    def reads_at_least(self, task: ExportTask, items: int) -> bool:
+        """Whether the export reads `items` items or more, estimated from shard 0 (cheaply)."""
         ...
+
+
+def shard_zero_holds(task: ExportTask, partitions: list[str], items: int) -> bool:
+    """Whether these shard-0 partitions hold 1/SHARDS of `items`: contacts spread evenly over
+    the shards (crc32), so one shard estimates the whole at a sixteenth of the reads."""
+    return MarketingReader(task.tenant_id).holds_at_least(partitions, -(-items // SHARDS))
 
 
 def arrival_window(task: ExportTask) -> ArrivalWindow | None:
