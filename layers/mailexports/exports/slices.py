@@ -136,7 +136,7 @@ class DynamoSliceStore:
         """A checkpoint (`checkpoint`, `files`, `progress`) or, with no changes, a heartbeat;
         the task's heartbeat and its copy of the slice's progress move with it."""
         saved = state.model_copy(update={**changes, "heartbeat_at": at})
-        self._transact(saved, at, {k: getattr(saved, k) for k in changes}, remove=(), counted=False)
+        self._transact(state, saved.progress, at, {k: getattr(saved, k) for k in changes}, (), counted=False)
         return saved
 
     def finish(self, state: SliceState, at: datetime, files: list[ExportFile], records: int) -> SliceState:
@@ -153,7 +153,7 @@ class DynamoSliceStore:
             }
         )
         changes = {"status": done.status, "files": files, "progress": progress}
-        self._transact(done, at, changes, remove=("checkpoint", "lease"), counted=True)
+        self._transact(state, progress, at, changes, ("checkpoint", "lease"), counted=True)
         return done
 
     # ------------------------------------------------------------------ internals
@@ -165,8 +165,17 @@ class DynamoSliceStore:
         return {"task_uuid": slice_key(state.task_uuid, state.number), **fields}
 
     def _transact(
-        self, state: SliceState, at: datetime, changes: dict[str, Any], remove: Iterable[str], counted: bool
+        self,
+        state: SliceState,
+        progress: Progress,
+        at: datetime,
+        changes: dict[str, Any],
+        remove: Iterable[str],
+        *,
+        counted: bool,
     ) -> None:
+        """Write `changes` to the slice held under `state.lease`, and its `progress` (and,
+        when `counted`, one more finished slice) to the task while the task is processing."""
         names = {"#status": "status", "#lease": "lease"}
         values: dict[str, Any] = {":at": stamp(at), ":processing": "processing", ":lease": state.lease}
         sets = ["heartbeat_at = :at"]
@@ -189,7 +198,7 @@ class DynamoSliceStore:
         task_values: dict[str, Any] = {
             ":at": stamp(at),
             ":processing": TaskStatus.PROCESSING.value,
-            ":progress": _json(state.progress),
+            ":progress": _json(progress),
         }
         task_expression = "SET heartbeat_at = :at, #sp.#n = :progress"
         if counted:

@@ -11,6 +11,7 @@ import gzip
 import json
 import random
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -80,22 +81,32 @@ def stored(task_uuid: str) -> ExportTask:
     return task
 
 
-def crash_midway(monkeypatch: pytest.MonkeyPatch, task: ExportTask, clock: Clock) -> ExportTask:
-    """The first invocation dies after one part is uploaded and checkpointed; returns the
-    task as it was left (the upload itself is restored for the next invocation)."""
+@contextmanager
+def crash_on_second_part(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """What runs inside dies (ConnectionError) at its second part upload, after the first
+    was uploaded and checkpointed; uploads work again afterwards."""
     original = FileUpload.upload_part
     calls = {"n": 0}
 
-    def crash_on_second_part(self: FileUpload) -> None:
+    def crash_on_second(self: FileUpload) -> None:
         calls["n"] += 1
         if calls["n"] == 2:
             raise ConnectionError("the network went away")
         original(self)
 
-    monkeypatch.setattr(FileUpload, "upload_part", crash_on_second_part)
-    with pytest.raises(ConnectionError):
+    monkeypatch.setattr(FileUpload, "upload_part", crash_on_second)
+    try:
+        with pytest.raises(ConnectionError):
+            yield
+    finally:
+        monkeypatch.setattr(FileUpload, "upload_part", original)
+
+
+def crash_midway(monkeypatch: pytest.MonkeyPatch, task: ExportTask, clock: Clock) -> ExportTask:
+    """The first invocation dies after one part is uploaded and checkpointed; returns the
+    task as it was left (the upload itself is restored for the next invocation)."""
+    with crash_on_second_part(monkeypatch):
         ExportWorker(clock=clock).handle(message_body(task.task_uuid))
-    monkeypatch.setattr(FileUpload, "upload_part", original)
     midway = stored(task.task_uuid)
     assert midway.checkpoint is not None
     assert midway.checkpoint.current is not None
