@@ -106,11 +106,12 @@ class ExportTask(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _progress_of_slices(cls, data: Any) -> Any:
-        """While a task is worked in slices, its progress is the sum of theirs."""
+        """Until a task worked in slices completes, its progress is the sum of theirs (also
+        where a cancel or failure stopped them)."""
         if not isinstance(data, dict) or not data.get("slice_progress"):
             return data
-        if TaskStatus(data.get("status", TaskStatus.NEW)) in FINISHED:
-            return data  # the end recorded the exact totals
+        if TaskStatus(data.get("status", TaskStatus.NEW)) is TaskStatus.COMPLETED:
+            return data  # completing recorded the exact totals
         parts = [Progress.model_validate(p) for p in data["slice_progress"].values()]
         total = Progress(records=sum(p.records for p in parts), bytes=sum(p.bytes for p in parts))
         return {**data, "progress": total}

@@ -11,10 +11,11 @@ import base64
 import json
 import random
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import boto3
 import pytest
+from tests.unit.exports import test_worker_resilience as resilience
 from tests.unit.exports.test_worker_resilience import (
     Clock,
     crash_on_second_part,
@@ -78,18 +79,9 @@ def source(aws_stack: Settings, monkeypatch: pytest.MonkeyPatch) -> ShardedRows:
 
 
 def new_task(uuid: str, *, fmt: str = "ndjson", compression: str = "none") -> ExportTask:
-    task = ExportTask(
-        task_uuid=uuid,
-        tenant_id="tenant-1",
-        task_type=ExportType.CAMPAIGN_ACTIVITY,
-        params={"stat_id": "1"},
-        format=fmt,
-        compression=compression,
-        created_at=datetime(2026, 1, 1, tzinfo=UTC),
-        notification=NotificationState(type="email", target="ops@example.com"),
-    )
-    assert DynamoTaskStore().create(task)
-    return task
+    """A task whose client asked to be told (so the notifications can be counted)."""
+    notification = NotificationState(type="email", target="ops@example.com")
+    return resilience.new_task(uuid=uuid, fmt=fmt, compression=compression, notification=notification)
 
 
 def drain(settings: Settings, clock: Clock | None = None) -> list[str]:
@@ -248,7 +240,9 @@ def test_cancel_mid_run_leaves_no_file_and_no_open_upload(
 
     monkeypatch.setattr(FileUpload, "upload_part", cancel_after_first_part)
     ExportWorker().handle(message_body(task.task_uuid, slice=2))  # notices at its checkpoint
-    assert stored(task.task_uuid).status is TaskStatus.CANCELLED
+    cancelled = stored(task.task_uuid)
+    assert cancelled.status is TaskStatus.CANCELLED
+    assert cancelled.progress.records == ROWS // 2  # how far its slices got: slice 1, all of it
     assert objects(aws_stack) == []
     assert not open_uploads(aws_stack)
     assert notifications(aws_stack) == []  # the client asked for it

@@ -11,11 +11,9 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-import boto3
 import pytest
 import requests
-from tests.builders import FakeLambdaContext, api_event, sqs_event
-from tests.unit.exports.test_exporters import Dataset, dataset  # noqa: F401 (a fixture)
+from tests.unit.exports.test_exporters import Dataset, dataset, run_to_the_end  # noqa: F401 (a fixture)
 
 from mailexports.config import Settings, get_settings
 from mailexports.marketing.keys import shard_of
@@ -26,22 +24,8 @@ SLICES = 4
 def export(
     handlers: dict[str, ModuleType], settings: Settings, key: str, payload: dict[str, Any]
 ) -> tuple[dict[str, Any], list[bytes]]:
-    """Submit, work every message (the slices' too), and download every file of the task."""
-    context = FakeLambdaContext()
-    answer = handlers["submit"].lambda_handler(
-        api_event("POST", "/v1/exports", body=payload, api_key=key), context
-    )
-    assert answer["statusCode"] == 202, answer["body"]
-    task_uuid = json.loads(answer["body"])["task_uuid"]
-    sqs = boto3.client("sqs")
-    while messages := sqs.receive_message(QueueUrl=settings.export_queue_url).get("Messages"):
-        handlers["worker"].lambda_handler(sqs_event(messages[0]["Body"]), context)
-        sqs.delete_message(QueueUrl=settings.export_queue_url, ReceiptHandle=messages[0]["ReceiptHandle"])
-    status = handlers["status"].lambda_handler(
-        api_event("GET", f"/v1/exports/{task_uuid}", resource="/v1/exports/{task_uuid}", api_key=key), context
-    )
-    task = json.loads(status["body"])
-    assert task["status"] == "completed", task
+    """The completed task's view and every file of it (the slices' messages worked too)."""
+    task = run_to_the_end(handlers, settings, key, payload)
     return task, [requests.get(f["url"], timeout=10).content for f in task["files"]]  # HTTP decodes gzip
 
 

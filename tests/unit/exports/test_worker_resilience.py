@@ -24,7 +24,7 @@ from mailexports.exports import exporters
 from mailexports.exports.exporters.base import Row
 from mailexports.exports.file_upload import FileUpload
 from mailexports.exports.requests import ExportType
-from mailexports.exports.task import ExportTask, TaskStatus
+from mailexports.exports.task import ExportTask, NotificationState, TaskStatus
 from mailexports.exports.task_store import DynamoTaskStore
 from mailexports.exports.task_view import task_view
 from mailexports.exports.worker import ExportWorker, message_body
@@ -61,7 +61,13 @@ def settings(aws_stack: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
     return get_settings()
 
 
-def new_task(*, fmt: str = "ndjson", compression: str = "none", uuid: str = "t-1") -> ExportTask:
+def new_task(
+    *,
+    fmt: str = "ndjson",
+    compression: str = "none",
+    uuid: str = "t-1",
+    notification: NotificationState | None = None,
+) -> ExportTask:
     task = ExportTask(
         task_uuid=uuid,
         tenant_id="tenant-1",
@@ -70,6 +76,7 @@ def new_task(*, fmt: str = "ndjson", compression: str = "none", uuid: str = "t-1
         format=fmt,
         compression=compression,
         created_at=datetime(2026, 1, 1, tzinfo=UTC),
+        notification=notification,
     )
     assert DynamoTaskStore().create(task)
     return task
