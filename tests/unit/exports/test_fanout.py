@@ -143,6 +143,34 @@ def test_a_big_export_is_worked_in_slices_whose_files_hold_every_record(
     assert done.checkpoint is None
     assert len(notifications(aws_stack)) == 1
     assert sorted(objects(aws_stack)) == sorted(f.key for f in done.files)
+    # The slices' items are no tasks: not found by id, not listed.
+    assert DynamoTaskStore().load("t-1#s01") is None
+    listed, _ = DynamoTaskStore().list("tenant-1", status=None, limit=10, cursor=None)
+    assert [t.task_uuid for t in listed] == ["t-1"]
+
+
+def test_a_slice_short_of_time_continues_in_a_new_invocation(
+    source: ShardedRows, aws_stack: Settings
+) -> None:
+    source.total = 3_000
+    new_task("late")
+    ExportWorker().handle(message_body("late"))  # the plan: both slices' messages are queued
+    budget = iter([900_000] * 5 + [1_000] + [900_000] * 10_000)  # low after 6 checks of 64 records
+    ExportWorker().handle(message_body("late", slice=1), remaining_ms=lambda: next(budget))
+    paused = DynamoSliceStore().load("late", 1)
+    assert paused is not None
+    assert paused.checkpoint is not None
+    assert paused.checkpoint.records == 6 * 64
+
+    bodies = [json.loads(b) for b in drain(aws_stack)]  # slice 1's first message finds it live
+    assert bodies == [
+        {"task_uuid": "late", "slice": 1},
+        {"task_uuid": "late", "slice": 2},
+        {"task_uuid": "late", "lease": paused.lease, "slice": 1},  # the continuation
+    ]
+    done = stored("late")
+    assert done.status is TaskStatus.COMPLETED
+    assert numbers(file_bytes(done, 0)) == [i for i in range(3_000) if i % 2 == 0]
 
 
 def test_a_small_export_is_not_sliced(source: ShardedRows, aws_stack: Settings) -> None:
