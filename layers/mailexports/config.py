@@ -45,6 +45,11 @@ class Settings(BaseModel):
     destination_role_prefix: str = Field(
         default="mailexports-destination-", min_length=1, alias="DESTINATION_ROLE_PREFIX"
     )
+    # Fan-out (exports/fanout.py): a big export of sharded data is worked in this many slices
+    # of shards by parallel invocations (1: never); big means its shard 0 holds at least
+    # EXPORT_FANOUT_MIN_ITEMS / 16 items (an estimate of the whole from one partition).
+    export_fanout_slices: int = Field(default=4, ge=1, le=16, alias="EXPORT_FANOUT_SLICES")
+    export_fanout_min_items: int = Field(default=200_000, ge=16, alias="EXPORT_FANOUT_MIN_ITEMS")
     watchdog_max_redrives: int = Field(default=3, ge=0, alias="WATCHDOG_MAX_REDRIVES")
     # Fair under load: at most this many exports of one tenant run at once; the rest wait in `new`.
     max_running_per_tenant: int = Field(default=5, ge=1, alias="MAX_RUNNING_PER_TENANT")

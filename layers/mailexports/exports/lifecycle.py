@@ -12,6 +12,10 @@ one wins. Whoever wins an end (complete, fail, cancel) then, and only then:
 - gives the task's running slot back, so the tenant's next waiting task starts
   (tenant_queue.py). A `new` task starts only once it holds a slot.
 
+A task worked in slices (fanout.py) ends here too, as one task: one slot, one
+notification, and the cleanup of a failed or cancelled one covers every slice's upload
+and files (its slices can record nothing once it has ended: slices.py).
+
 `expire` is not stored: a completed task past its retention reads as expired,
 and the bucket's lifecycle rule deletes its files on the same schedule.
 """
@@ -28,8 +32,10 @@ from botocore.exceptions import ClientError
 from mailexports.config import Settings, get_settings
 from mailexports.errors import DestinationRefused
 from mailexports.exports import messages
+from mailexports.exports.checkpoint import FileCheckpoint
 from mailexports.exports.destination import FileStore, exports_store, store_for
 from mailexports.exports.requests import WATERMARKED
+from mailexports.exports.slices import DynamoSliceStore, SliceStore
 from mailexports.exports.task import ExportFile, ExportTask, Progress, TaskError, TaskStatus
 from mailexports.exports.task_store import DynamoTaskStore, TaskStore, TransitionRefused, now
 from mailexports.exports.tenant_queue import TenantQueue
@@ -55,11 +61,13 @@ class TaskLifecycle:
         store: TaskStore | None = None,
         settings: Settings | None = None,
         clock: Callable[[], datetime] = now,
+        slices: SliceStore | None = None,
     ) -> None:
         self.store = store or DynamoTaskStore()
         self._settings = settings or get_settings()
         self._clock = clock
         self.queue = TenantQueue(self.store, self._settings)
+        self.slices = slices or DynamoSliceStore(self._settings.tasks_table)
 
     # ------------------------------------------------------------------ running
     def claim(self, task_uuid: str, message_lease: str | None) -> ExportTask | None:
@@ -194,23 +202,35 @@ class TaskLifecycle:
         return ended
 
     def _clean_up(self, task: ExportTask) -> None:
-        current = task.checkpoint.current if task.checkpoint else None
-        keys = [f.key for f in task.files] + (
-            [current.pending_key] if current and current.pending_key else []
-        )
-        if task.status in (TaskStatus.FAILED, TaskStatus.CANCELLED) and (keys or current):
-            try:
-                files_at = store_for(task.tenant_id, task.task_uuid, task.destination, self._settings)
-            except DestinationRefused:
-                # The customer withdrew the role: we can no longer touch their bucket. Their
-                # AbortIncompleteMultipartUpload rule (README) removes any open upload.
-                logger.warning("destination unreachable; partial output left to the bucket's own rules")
-            else:
-                if current is not None and current.upload_id is not None:
-                    self._abort(files_at, current.key, current.upload_id)
-                self.delete(keys, files_at)
+        if task.status in (TaskStatus.FAILED, TaskStatus.CANCELLED):
+            uploads, keys = self._output(task)
+            if uploads or keys:
+                try:
+                    files_at = store_for(task.tenant_id, task.task_uuid, task.destination, self._settings)
+                except DestinationRefused:
+                    # The customer withdrew the role: we can no longer touch their bucket. Their
+                    # AbortIncompleteMultipartUpload rule (README) removes any open upload.
+                    logger.warning("destination unreachable; partial output left to the bucket's own rules")
+                else:
+                    for upload in uploads:
+                        if upload.upload_id is not None:
+                            self._abort(files_at, upload.key, upload.upload_id)
+                    self.delete(keys, files_at)
         if task.checkpoint is not None:
             self.store.transition(task, {task.status}, checkpoint=None)
+
+    def _output(self, task: ExportTask) -> tuple[list[FileCheckpoint], list[str]]:
+        """What the task (and each of its slices) has written: open uploads, and files and
+        parked bytes to delete."""
+        held = [(task.checkpoint, task.files)] + [(s.checkpoint, s.files) for s in self.slices.load_all(task)]
+        uploads, keys = [], []
+        for checkpoint, files in held:
+            current = checkpoint.current if checkpoint else None
+            keys += [f.key for f in files]
+            if current is not None:
+                uploads.append(current)
+                keys += [current.pending_key] if current.pending_key else []
+        return uploads, keys
 
     @staticmethod
     def _abort(files_at: FileStore, key: str, upload_id: str) -> None:

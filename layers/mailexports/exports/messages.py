@@ -21,10 +21,12 @@ NotifyEvent = Literal["export.completed", "export.failed"]
 
 
 class ExportMessage(BaseModel):
-    """What ExportQueue carries. `lease` is set on continuations and watchdog re-drives."""
+    """What ExportQueue carries. `lease` is set on continuations and watchdog re-drives;
+    `slice` names one slice of a task worked in slices (fanout.py), 1-based."""
 
     task_uuid: str
     lease: str | None = None
+    slice: int | None = Field(default=None, ge=1)
 
 
 class NotifyMessage(BaseModel):
@@ -42,18 +44,22 @@ def _body(message: BaseModel) -> str:
     return json.dumps(message.model_dump(mode="json", exclude_none=True, exclude_defaults=True))
 
 
-def message_body(task_uuid: str, lease: str | None = None) -> str:
-    """The ExportQueue body for a task (tests and the local stack feed it to the worker)."""
-    return _body(ExportMessage(task_uuid=task_uuid, lease=lease))
+def message_body(task_uuid: str, lease: str | None = None, slice: int | None = None) -> str:
+    """The ExportQueue body for a task or one of its slices (tests and the local stack feed it
+    to the worker)."""
+    return _body(ExportMessage(task_uuid=task_uuid, lease=lease, slice=slice))
 
 
 def notify_body(message: NotifyMessage) -> str:
     return _body(message)
 
 
-def enqueue_export(task_uuid: str, lease: str | None = None, *, queue_url: str | None = None) -> None:
+def enqueue_export(
+    task_uuid: str, lease: str | None = None, *, queue_url: str | None = None, slice: int | None = None
+) -> None:
     aws.sqs().send_message(
-        QueueUrl=queue_url or get_settings().export_queue_url, MessageBody=message_body(task_uuid, lease)
+        QueueUrl=queue_url or get_settings().export_queue_url,
+        MessageBody=message_body(task_uuid, lease, slice),
     )
 
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mailexports.exports.checkpoint import Checkpoint
 from mailexports.exports.requests import ExportType, NotifyTarget, S3Destination
@@ -96,6 +96,25 @@ class ExportTask(BaseModel):
     # (set once, when first claimed) and, with `since_task`, from that task's watermark on.
     watermark: datetime | None = None
     since_watermark: datetime | None = None
+    # A big export worked in slices of shards (fanout.py): the shards of each slice (slice k is
+    # `slices[k - 1]`), how many slices have finished, and each slice's progress as it last
+    # reported it (by slice number). The slices' own state lives in items of their own (slices.py).
+    slices: list[list[int]] | None = None
+    slices_done: int = 0
+    slice_progress: dict[str, Progress] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _progress_of_slices(cls, data: Any) -> Any:
+        """Until a task worked in slices completes, its progress is the sum of theirs (also
+        where a cancel or failure stopped them)."""
+        if not isinstance(data, dict) or not data.get("slice_progress"):
+            return data
+        if TaskStatus(data.get("status", TaskStatus.NEW)) is TaskStatus.COMPLETED:
+            return data  # completing recorded the exact totals
+        parts = [Progress.model_validate(p) for p in data["slice_progress"].values()]
+        total = Progress(records=sum(p.records for p in parts), bytes=sum(p.bytes for p in parts))
+        return {**data, "progress": total}
 
     @property
     def finished(self) -> bool:

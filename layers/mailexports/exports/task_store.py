@@ -60,9 +60,14 @@ def _to_item(task: ExportTask) -> dict[str, Any]:
         # Sparse index of the tenant's tasks waiting to start, in submission order (fairness).
         item["queued_tenant"] = task.tenant_id
         item["queued_at"] = queue_key(task)
-    expires = task.expires_at or task.created_at + timedelta(days=get_settings().retention_days)
-    item["ttl"] = int((expires + RECORD_GRACE).timestamp())
+    item["ttl"] = record_ttl(task)
     return item
+
+
+def record_ttl(task: ExportTask) -> int:
+    """When DynamoDB may delete the task's item (and its slices' items, slices.py)."""
+    expires = task.expires_at or task.created_at + timedelta(days=get_settings().retention_days)
+    return int((expires + RECORD_GRACE).timestamp())
 
 
 def queue_key(task: ExportTask) -> str:
@@ -71,17 +76,17 @@ def queue_key(task: ExportTask) -> str:
 
 
 def _from_item(item: dict[str, Any]) -> ExportTask:
-    return ExportTask.model_validate(_plain(item))
+    return ExportTask.model_validate(plain_numbers(item))
 
 
-def _plain(value: Any) -> Any:
-    """DynamoDB numbers come back as Decimal; the model wants ints."""
+def plain_numbers(value: Any) -> Any:
+    """DynamoDB numbers come back as Decimal; the models want ints."""
     if isinstance(value, Decimal):
         return int(value)
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain_numbers(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [plain_numbers(v) for v in value]
     return value
 
 
@@ -101,6 +106,8 @@ class DynamoTaskStore:
 
     def load(self, task_uuid: str) -> ExportTask | None:
         if not 0 < len(task_uuid) <= MAX_TASK_ID:  # DynamoDB refuses such keys: it is simply unknown
+            return None
+        if "#" in task_uuid:  # a slice's item (slices.py), never a task
             return None
         item = self._table.get_item(Key={"task_uuid": task_uuid}, ConsistentRead=True).get("Item")
         return _from_item(item) if item else None

@@ -12,6 +12,9 @@
   upload, deletes files and hands the notification on. Cancel is noticed at the
   next checkpoint; this invocation then removes what only it knew of (an upload
   or file not yet checkpointed), so a cancelled export leaves no file behind.
+- A big export of sharded data is worked in slices by parallel invocations
+  (fanout.py): the task's message plans and sends the slices theirs, and each slice
+  runs through this same loop as a `SliceJob` (a whole task runs as a `TaskJob`).
 """
 
 from __future__ import annotations
@@ -23,15 +26,17 @@ from mailexports.config import Settings, get_settings
 from mailexports.errors import DomainError
 from mailexports.exports.checkpoint import Checkpoint, FileCheckpoint
 from mailexports.exports.destination import FileStore, store_for
-from mailexports.exports.exporters import exporter_for
+from mailexports.exports.fanout import FanOut
 from mailexports.exports.file_upload import FileUpload
+from mailexports.exports.jobs import Job, TaskJob
 from mailexports.exports.layouts import DialectLayouts, Layout, layout_for
 from mailexports.exports.lifecycle import TaskLifecycle
-from mailexports.exports.messages import ExportMessage, enqueue_export
+from mailexports.exports.messages import ExportMessage
 from mailexports.exports.messages import message_body as message_body  # where callers find it
-from mailexports.exports.task import ExportFile, ExportTask, Progress, TaskStatus
+from mailexports.exports.slices import SliceStore
+from mailexports.exports.task import ExportFile, ExportTask, Progress
 from mailexports.exports.task_store import TaskStore, TransitionRefused, now
-from mailexports.observability import MetricUnit, logger, metrics, task_logging
+from mailexports.observability import logger, task_logging
 
 HEARTBEAT_EVERY = timedelta(seconds=60)
 # Time and heartbeat are looked at every this many records: often enough, and cheap.
@@ -54,14 +59,15 @@ class ExportWorker:
         settings: Settings | None = None,
         clock: Callable[[], datetime] = now,
         layouts: DialectLayouts | None = None,
+        slices: SliceStore | None = None,
     ) -> None:
         """`layouts`: the dialects' own file shapes (the handler passes the dialects');
         without them every task gets the canonical layouts."""
         self._layouts: DialectLayouts = layouts or {}
         self._settings = settings or get_settings()
         self._clock = clock
-        self._lifecycle = TaskLifecycle(store, self._settings, clock)
-        self._store = self._lifecycle.store
+        self._lifecycle = TaskLifecycle(store, self._settings, clock, slices)
+        self._fanout = FanOut(self._lifecycle, self._settings, clock)
         self._files_at: FileStore | None = None  # where the running task's files go
 
     # ------------------------------------------------------------------ entry
@@ -70,40 +76,57 @@ class ExportWorker:
     ) -> None:
         message = ExportMessage.model_validate_json(body)
         with task_logging(message.task_uuid):
-            task = self._lifecycle.claim(message.task_uuid, message.lease)
-            if task is None:
+            job = self._claim(message)
+            if job is None:
                 return
             try:
-                self._run(task, remaining_ms)
+                self._run(job, remaining_ms)
             except _Stop:
                 return
             except DomainError as error:
-                self._fail(task, error.code, error.message)
+                job.fail(error.code, error.message)
             except Exception:
-                if self._cancelled(task):
+                if job.ended():
                     # Cancel aborted the upload under us; it cleaned up what the task recorded.
                     logger.info("export cancelled while writing; stopped")
                     return
                 if receive_count >= self._settings.export_max_receives:
                     # The last delivery before the DLQ: leave an honest status behind.
-                    self._fail(task, "export_failed", "the export failed repeatedly and was abandoned")
+                    job.fail("export_failed", "the export failed repeatedly and was abandoned")
                 raise
 
+    def _claim(self, message: ExportMessage) -> Job | None:
+        """The job this message is for: one slice of a task, or the whole task (None when
+        it is not this invocation's, or when its slices do the work)."""
+        if message.slice is not None:
+            return self._fanout.claim_slice(message)
+        task = self._lifecycle.claim(message.task_uuid, message.lease)
+        if task is None:
+            return None
+        try:
+            if self._fanout.takes(task):
+                return None
+        except DomainError as error:
+            TaskJob(task, self._lifecycle, self._settings).fail(error.code, error.message)
+            return None
+        return TaskJob(task, self._lifecycle, self._settings)
+
     # ------------------------------------------------------------------ the export
-    def _run(self, task: ExportTask, remaining_ms: Callable[[], int]) -> None:
-        checkpoint = (task.checkpoint or Checkpoint()).model_copy(deep=True)
+    def _run(self, job: Job, remaining_ms: Callable[[], int]) -> None:
+        task = job.task
+        checkpoint = (job.checkpoint or Checkpoint()).model_copy(deep=True)
         self._files_at = store_for(task.tenant_id, task.task_uuid, task.destination, self._settings)
         layout = layout_for(task, checkpoint, self._layouts)
         upload = self._open(task, checkpoint.current) if checkpoint.current else None
-        files = list(task.files)
+        files = list(job.files)
         last_beat = self._clock()
 
         # The loop keeps its counters in locals; `checkpoint` is brought up to date when saved.
         total, cursor = checkpoint.records, checkpoint.cursor
         part_bytes, max_file_bytes = self._settings.export_part_bytes, self._settings.export_max_file_bytes
-        for row in exporter_for(task.task_type).rows(task, checkpoint.cursor):
+        for row in job.rows(checkpoint.cursor):
             if upload is None:
-                upload = self._new_file(task, layout, len(files) + 1)
+                upload = self._new_file(job, layout, len(files) + 1)
             upload.write(layout.item(row, upload.records, upload.last_group))
             upload.records += 1
             upload.last_group = row.group
@@ -112,29 +135,29 @@ class ExportWorker:
             if upload.buffered >= part_bytes:
                 upload.upload_part()
                 checkpoint.records, checkpoint.cursor = total, cursor
-                task = self._save(task, checkpoint, upload, files)
+                self._save(job, checkpoint, upload, files)
                 last_beat = self._clock()
             if layout.splittable and upload.raw_bytes >= max_file_bytes:
                 files.append(self._finish_file(upload, layout))
                 upload = None
                 checkpoint.records, checkpoint.cursor = total, cursor
-                task = self._save(task, checkpoint, None, files)
+                self._save(job, checkpoint, None, files)
             if total % CHECK_EVERY:
                 continue
             checkpoint.records, checkpoint.cursor = total, cursor
             if remaining_ms() < self._settings.export_time_reserve_ms:
-                self._continue_later(task, checkpoint, upload, files)
+                self._continue_later(job, checkpoint, upload, files)
                 return
             if self._clock() - last_beat >= HEARTBEAT_EVERY:
-                task = self._beat(task, upload, files)
+                self._write(job, upload, files)  # a heartbeat: the last checkpoint stays
                 last_beat = self._clock()
 
         checkpoint.records, checkpoint.cursor = total, cursor
         if upload is None and not files:
-            upload = self._new_file(task, layout, 1)  # an export with no rows is still one valid file
+            upload = self._new_file(job, layout, 1)  # an export with no rows is still one valid file
         if upload is not None:
             files.append(self._finish_file(upload, layout))
-        self._complete(task, checkpoint, files)
+        self._complete(job, checkpoint, files)
 
     def _open(self, task: ExportTask, state: FileCheckpoint) -> FileUpload:
         assert self._files_at is not None  # set by _run before any file is opened
@@ -146,12 +169,12 @@ class ExportWorker:
             s3=self._files_at.s3,
         )
 
-    def _new_file(self, task: ExportTask, layout: Layout, number: int) -> FileUpload:
+    def _new_file(self, job: Job, layout: Layout, number: int) -> FileUpload:
         assert self._files_at is not None
-        suffix = ".gz" if task.compression == "gzip" else ""
-        key = self._files_at.key(task.task_uuid, f"export-{number:04d}.{layout.extension}{suffix}")
-        upload = self._open(task, FileCheckpoint(number=number, key=key))
-        upload.write(layout.head(task))
+        suffix = ".gz" if job.task.compression == "gzip" else ""
+        key = self._files_at.key(job.task.task_uuid, job.file_name(number, layout.extension) + suffix)
+        upload = self._open(job.task, FileCheckpoint(number=number, key=key))
+        upload.write(layout.head(job.task))
         return upload
 
     def _finish_file(self, upload: FileUpload, layout: Layout) -> ExportFile:
@@ -161,13 +184,13 @@ class ExportWorker:
 
     # ------------------------------------------------------------------ durable steps
     def _save(
-        self, task: ExportTask, checkpoint: Checkpoint, upload: FileUpload | None, files: list[ExportFile]
-    ) -> ExportTask:
+        self, job: Job, checkpoint: Checkpoint, upload: FileUpload | None, files: list[ExportFile]
+    ) -> None:
         """Record a checkpoint; everything it names is already durable in S3."""
         checkpoint.current = upload.snapshot() if upload else None
         stored = sum(f.bytes for f in files) + (upload.state.stored_bytes if upload else 0)
-        return self._write(
-            task,
+        self._write(
+            job,
             upload,
             files,
             checkpoint=checkpoint.model_copy(deep=True),
@@ -175,24 +198,21 @@ class ExportWorker:
             progress=Progress(records=checkpoint.records, bytes=stored),
         )
 
-    def _beat(self, task: ExportTask, upload: FileUpload | None, files: list[ExportFile]) -> ExportTask:
-        """A heartbeat keeps the last durable checkpoint and proves this worker alive."""
-        return self._write(task, upload, files)
-
     def _write(
-        self, task: ExportTask, live_upload: FileUpload | None, written: list[ExportFile], **changes: object
-    ) -> ExportTask:
-        """A checkpoint that holds only while this invocation owns the task."""
+        self, job: Job, live_upload: FileUpload | None, written: list[ExportFile], **changes: object
+    ) -> None:
+        """A checkpoint (or, without changes, a heartbeat) that holds only while this
+        invocation owns the job."""
         try:
-            return self._lifecycle.checkpoint(task, **changes)
+            job.save(**changes)
         except TransitionRefused:
-            self._let_go(task, live_upload, written)
+            self._let_go(job, live_upload, written)
             raise _Stop from None
 
-    def _let_go(self, task: ExportTask, upload: FileUpload | None, files: list[ExportFile]) -> None:
+    def _let_go(self, job: Job, upload: FileUpload | None, files: list[ExportFile]) -> None:
         """Our lease failed. If the task was cancelled, cancel cleaned up what the record names;
         what only this invocation knows of (an upload or file not yet checkpointed) goes here."""
-        if self._cancelled(task):
+        if job.ended():
             if upload is not None:
                 upload.abort()
             self._lifecycle.delete((f.key for f in files), self._files_at)
@@ -200,32 +220,17 @@ class ExportWorker:
         else:
             logger.info("lease lost to another worker")
 
-    def _cancelled(self, task: ExportTask) -> bool:
-        current = self._store.load(task.task_uuid)
-        return current is not None and current.status is TaskStatus.CANCELLED
-
     def _continue_later(
-        self, task: ExportTask, checkpoint: Checkpoint, upload: FileUpload | None, files: list[ExportFile]
+        self, job: Job, checkpoint: Checkpoint, upload: FileUpload | None, files: list[ExportFile]
     ) -> None:
         if upload is not None:
             upload.save_pending()
-        task = self._save(task, checkpoint, upload, files)
-        enqueue_export(task.task_uuid, task.lease, queue_url=self._settings.export_queue_url)
+        self._save(job, checkpoint, upload, files)
+        job.continue_later()
         logger.info("time running low; continuing in a new invocation")
 
-    def _complete(self, task: ExportTask, checkpoint: Checkpoint, files: list[ExportFile]) -> None:
+    def _complete(self, job: Job, checkpoint: Checkpoint, files: list[ExportFile]) -> None:
         try:
-            self._lifecycle.complete(task, files, checkpoint.records)
+            job.complete(files, checkpoint.records)
         except TransitionRefused:
-            self._let_go(task, None, files)
-            return
-        logger.info("export completed", extra={"records": checkpoint.records})
-        metrics.add_metric(name="ExportsCompleted", unit=MetricUnit.Count, value=1)
-        metrics.add_metric(name="RecordsExported", unit=MetricUnit.Count, value=checkpoint.records)
-
-    def _fail(self, task: ExportTask, code: str, message: str) -> None:
-        """Mark the task failed with a reason; the lifecycle removes whatever it had written."""
-        try:
-            self._lifecycle.fail(task, code, message)
-        except TransitionRefused:
-            logger.info("task changed hands before it could be marked failed")
+            self._let_go(job, None, files)

@@ -7,11 +7,13 @@ time or an empty id, which would silently read the wrong keys.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Final
 
 from mailexports.emails import email_problem
 from mailexports.errors import ValidationFailed
+from mailexports.marketing.keys import SHARDS
 from mailexports.marketing.records import EventType, iso_ms
 
 ENGAGEMENT: Final = frozenset({EventType.OPEN.value, EventType.CLICK.value})
@@ -51,3 +53,16 @@ def email(value: str) -> str:
             "email is not an email address", [{"field": "email", "issue": "not an email address"}]
         )
     return address
+
+
+def shards(value: Sequence[int] | None) -> tuple[int, ...]:
+    """The shards a read covers, ascending: all of them (None), or a slice's subset."""
+    if value is None:
+        return tuple(range(SHARDS))
+    chosen = tuple(sorted(set(value)))
+    if not chosen or not all(0 <= shard < SHARDS for shard in chosen):
+        raise ValidationFailed(
+            f"shards must be a non-empty subset of 0..{SHARDS - 1}",
+            [{"field": "shards", "issue": f"got {list(value)}"}],
+        )
+    return chosen

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Collection, Generator, Iterable
+from collections.abc import Collection, Generator, Iterable, Sequence
 from datetime import datetime
 from operator import attrgetter, itemgetter
 from typing import Any, NamedTuple
@@ -52,6 +52,7 @@ def campaign_activity(
     events: Collection[str] = ENGAGEMENT,
     after_contact: str | None = None,
     arrived: ArrivalWindow | None = None,
+    shards: Sequence[int] | None = None,
 ) -> Generator[ContactActivity]:
     """One record per contact with opens/clicks of send `stat_id` in `[start, end)`.
 
@@ -78,7 +79,11 @@ def campaign_activity(
     shard: a record holds only the contact's events that arrived in the window,
     and the window's events are grouped by contact in memory (an incremental
     window is one schedule interval of arrivals, not the send).
+
+    `shards` reads only those shards (a fan-out slice): the same merge restricted to
+    them, so the slice's own cursor resumes it exactly. A contact lives in one shard.
     """
+    partitions = arguments.shards(shards)
     arguments.identifier(stat_id, "stat_id")
     low, high = arguments.utc(start, "start"), arguments.utc(end, "end")
     if low is not None and high is not None and high < low:
@@ -114,7 +119,7 @@ def campaign_activity(
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
         }
-        return _arrived_activity(reader, stat_id, request, after)
+        return _arrived_activity(reader, stat_id, request, after, partitions)
     if arrived is not None:
         conditions.append(arrived.before_until(names, values))
     key_condition = "pk = :pk"
@@ -128,16 +133,16 @@ def campaign_activity(
         "ExpressionAttributeNames": names,
         "ExpressionAttributeValues": values,
     }
-    return _campaign_activity(reader, stat_id, request)
+    return _campaign_activity(reader, stat_id, request, partitions)
 
 
 def _campaign_activity(
-    reader: ShardReader, stat_id: str, request: dict[str, Any]
+    reader: ShardReader, stat_id: str, request: dict[str, Any], partitions: Sequence[int]
 ) -> Generator[ContactActivity]:
     with reader.workers() as pool:
         shards = [
             reader.rows(pool, with_pk(request, keys.events_pk(reader.tenant, stat_id, shard)), _event_row)
-            for shard in range(keys.SHARDS)
+            for shard in partitions
         ]
         merged = heapq.merge(*shards, key=itemgetter(0))
         for contact_id, rows in itertools.groupby(merged, key=attrgetter("contact_id")):
@@ -145,7 +150,7 @@ def _campaign_activity(
 
 
 def _arrived_activity(
-    reader: ShardReader, stat_id: str, request: dict[str, Any], after: str | None
+    reader: ShardReader, stat_id: str, request: dict[str, Any], after: str | None, partitions: Sequence[int]
 ) -> Generator[ContactActivity]:
     """The window's arrivals, grouped by contact, in the same contact order as a full export.
 
@@ -155,7 +160,7 @@ def _arrived_activity(
     with reader.workers() as pool:
         shards = [
             reader.rows(pool, with_pk(request, keys.events_pk(reader.tenant, stat_id, shard)), _event_row)
-            for shard in range(keys.SHARDS)
+            for shard in partitions
         ]
         for row in itertools.chain.from_iterable(shards):
             by_contact.setdefault(row.contact_id, []).append(row)

@@ -52,6 +52,7 @@ def campaign_delivery(
     after: tuple[datetime, str] | None = None,
     field_ids: Sequence[str] = (),
     arrived: ArrivalWindow | None = None,
+    shards: Sequence[int] | None = None,
 ) -> Generator[RecipientStatus]:
     """Every recipient of the campaign whose delivery status changed at or after
     `changed_since` (inclusive), in (changed_at, contact_id) order, from the gsi3
@@ -63,8 +64,9 @@ def campaign_delivery(
     A status that changes during the read moves the recipient later in the index;
     it is then seen with its newer status when the read gets there.
     With `arrived`, only statuses whose change arrived before `arrived.until`
-    (`delivery_arrived` reads a window with a start).
+    (`delivery_arrived` reads a window with a start). `shards`: only those (a fan-out slice).
     """
+    partitions = arguments.shards(shards)
     arguments.identifier(campaign_id, "campaign_id")
     since = arguments.utc(changed_since, "changed_since")
     values: dict[str, Any] = {}
@@ -91,7 +93,10 @@ def campaign_delivery(
         "ExpressionAttributeValues": values,
     }
     wanted_fields = list(dict.fromkeys(arguments.identifier(f, "field_ids") for f in field_ids))
-    return (recipient for _, recipient in _campaign_delivery(reader, campaign_id, request, wanted_fields))
+    return (
+        recipient
+        for _, recipient in _campaign_delivery(reader, campaign_id, request, wanted_fields, partitions)
+    )
 
 
 def delivery_arrived(
@@ -102,11 +107,13 @@ def delivery_arrived(
     changed_since: datetime | None = None,
     after: str | None = None,
     field_ids: Sequence[str] = (),
+    shards: Sequence[int] | None = None,
 ) -> Generator[tuple[str, RecipientStatus]]:
     """The recipients whose status changed (the change reached us) in `[arrived.since,
     arrived.until)`, each with its current status, in arrival order from gsi4, each with
     its cursor (`after` resumes past one). A status changed again after `until` is not
-    here: the next window holds it."""
+    here: the next window holds it. `shards`: only those (a fan-out slice)."""
+    partitions = arguments.shards(shards)
     arguments.identifier(campaign_id, "campaign_id")
     since = arguments.utc(changed_since, "changed_since")
     low, high = arrived.bounds()
@@ -123,13 +130,17 @@ def delivery_arrived(
         values[":since"] = {"S": since}
         request["FilterExpression"] = "#changed_at >= :since"
     wanted_fields = list(dict.fromkeys(arguments.identifier(f, "field_ids") for f in field_ids))
-    for recipient in _campaign_delivery(reader, campaign_id, request, wanted_fields):
+    for recipient in _campaign_delivery(reader, campaign_id, request, wanted_fields, partitions):
         if after is None or recipient[0] > after:  # BETWEEN includes the cursor's own row
             yield recipient
 
 
 def _campaign_delivery(
-    reader: ShardReader, campaign_id: str, request: dict[str, Any], field_ids: list[str]
+    reader: ShardReader,
+    campaign_id: str,
+    request: dict[str, Any],
+    field_ids: list[str],
+    partitions: Sequence[int],
 ) -> Generator[tuple[str, RecipientStatus]]:
     names = lookups.fields(reader) if field_ids else {}
     with reader.workers() as pool:
@@ -137,7 +148,7 @@ def _campaign_delivery(
             reader.rows(
                 pool, with_pk(request, keys.recipients_pk(reader.tenant, campaign_id, shard)), _recipient_row
             )
-            for shard in range(keys.SHARDS)
+            for shard in partitions
         ]
         merged: Iterator[_RecipientRow] = heapq.merge(*shards, key=itemgetter(0))
         if not field_ids:

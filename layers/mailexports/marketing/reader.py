@@ -94,6 +94,10 @@ class MarketingReader:
     def fields(self) -> dict[str, str]:
         return lookups.fields(self._shards)
 
+    def holds_at_least(self, partitions: Iterable[str], items: int) -> bool:
+        """Whether these partitions hold `items` items or more (a size probe; see shards.py)."""
+        return self._shards.holds_at_least(partitions, items)
+
     # ---- exports
     def campaign_activity(
         self,
@@ -104,6 +108,7 @@ class MarketingReader:
         events: Collection[str] = ENGAGEMENT,
         after_contact: str | None = None,
         arrived: ArrivalWindow | None = None,
+        shards: Sequence[int] | None = None,
     ) -> Generator[ContactActivity]:
         return campaign_activity.campaign_activity(
             self._shards,
@@ -113,13 +118,19 @@ class MarketingReader:
             events=events,
             after_contact=after_contact,
             arrived=arrived,
+            shards=shards,
         )
 
     def segment_contacts(
-        self, segment_ids: Iterable[str], *, status: str | None = None, after_contact: str | None = None
+        self,
+        segment_ids: Iterable[str],
+        *,
+        status: str | None = None,
+        after_contact: str | None = None,
+        shards: Sequence[int] | None = None,
     ) -> Generator[ContactView]:
         return segment_contacts.segment_contacts(
-            self._shards, segment_ids, status=status, after_contact=after_contact
+            self._shards, segment_ids, status=status, after_contact=after_contact, shards=shards
         )
 
     def campaign_delivery(
@@ -130,6 +141,7 @@ class MarketingReader:
         after: tuple[datetime, str] | None = None,
         field_ids: Sequence[str] = (),
         arrived: ArrivalWindow | None = None,
+        shards: Sequence[int] | None = None,
     ) -> Generator[RecipientStatus]:
         return campaign_delivery.campaign_delivery(
             self._shards,
@@ -138,6 +150,7 @@ class MarketingReader:
             after=after,
             field_ids=field_ids,
             arrived=arrived,
+            shards=shards,
         )
 
     def delivery_arrived(
@@ -148,9 +161,16 @@ class MarketingReader:
         changed_since: datetime | None = None,
         after: str | None = None,
         field_ids: Sequence[str] = (),
+        shards: Sequence[int] | None = None,
     ) -> Generator[tuple[str, RecipientStatus]]:
         return campaign_delivery.delivery_arrived(
-            self._shards, campaign_id, arrived, changed_since=changed_since, after=after, field_ids=field_ids
+            self._shards,
+            campaign_id,
+            arrived,
+            changed_since=changed_since,
+            after=after,
+            field_ids=field_ids,
+            shards=shards,
         )
 
     def contact_data(self, email: str) -> ContactData:

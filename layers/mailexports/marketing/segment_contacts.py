@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Sequence
 from operator import attrgetter, itemgetter
 from typing import Any, Final, NamedTuple
 
@@ -72,6 +72,7 @@ def segment_contacts(
     *,
     status: str | None = None,
     after_contact: str | None = None,
+    shards: Sequence[int] | None = None,
 ) -> Generator[ContactView]:
     """The contacts in ANY of `segment_ids`, each once, in member sort-key order
     (`C#{contact_id}`: by contact id), optionally only those with `status`
@@ -82,8 +83,10 @@ def segment_contacts(
     profiles come by BatchGetItem, a few batches ahead of the consumer. The status
     lives on the profile, so it is filtered here, after the read. A member whose
     profile no longer lists any of the segments (a stale member item) is left out:
-    the profile is the truth about membership.
+    the profile is the truth about membership. `shards`: only those (a fan-out slice;
+    a contact's memberships all live in its one shard, so it is still kept once).
     """
+    partitions = arguments.shards(shards)
     wanted = list(dict.fromkeys(arguments.identifier(s, "segment_ids") for s in segment_ids))
     if not wanted:
         raise ValidationFailed(
@@ -107,26 +110,30 @@ def segment_contacts(
     projection, names = codec.projection("sk", "contact_id")
     # Many segments mean many partitions, each holding up to two pages: smaller pages
     # keep the members buffered about the same whatever the number of segments.
-    partitions = len(wanted) * keys.SHARDS
+    read = len(wanted) * keys.SHARDS  # a slice keeps the full-read page size: the same pages
     request = {
         "KeyConditionExpression": key_condition,
         "ProjectionExpression": projection,
         "ExpressionAttributeNames": names,
         "ExpressionAttributeValues": values,
-        "Limit": reader.page_size or max(_MIN_MEMBER_PAGE, _MEMBERS_BUFFERED // partitions),
+        "Limit": reader.page_size or max(_MIN_MEMBER_PAGE, _MEMBERS_BUFFERED // read),
     }
-    return _segment_contacts(reader, wanted, only, request)
+    return _segment_contacts(reader, wanted, only, request, partitions)
 
 
 def _segment_contacts(
-    reader: ShardReader, segment_ids: list[str], status: str | None, request: dict[str, Any]
+    reader: ShardReader,
+    segment_ids: list[str],
+    status: str | None,
+    request: dict[str, Any],
+    shards: Sequence[int],
 ) -> Generator[ContactView]:
     wanted = set(segment_ids)
     with reader.workers() as pool:
         partitions = [
             reader.rows(pool, with_pk(request, keys.segment_pk(reader.tenant, segment, shard)), _member_row)
             for segment in segment_ids
-            for shard in range(keys.SHARDS)
+            for shard in shards
         ]
         merged = heapq.merge(*partitions, key=itemgetter(0))
         contacts = (contact_id for contact_id, _ in itertools.groupby(merged, key=attrgetter("contact_id")))

@@ -12,7 +12,7 @@ an uninterrupted read would have gone on.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -78,6 +78,28 @@ class ShardReader:
         self.counted()
         response = self.db.query(**params)
         return list(response.get("Items", [])), response.get("LastEvaluatedKey")
+
+    def holds_at_least(self, partitions: Iterable[str], items: int) -> bool:
+        """Whether the partitions hold `items` items or more, counted by Query with
+        Select=COUNT (no item comes back; DynamoDB still reads, and bills, each 1 MB page),
+        stopping as soon as the count gets there: a probe costs at most `items` items' reads."""
+        counted = 0
+        for pk in partitions:
+            request: dict[str, Any] = {
+                "TableName": self.table,
+                "KeyConditionExpression": "pk = :pk",
+                "ExpressionAttributeValues": {":pk": {"S": pk}},
+                "Select": "COUNT",
+            }
+            while counted < items:
+                request["Limit"] = items - counted
+                self.counted()
+                page = self.db.query(**request)
+                counted += int(page["Count"])
+                if "LastEvaluatedKey" not in page:
+                    break
+                request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return counted >= items
 
     def rows[R](
         self,

@@ -47,6 +47,17 @@ def dataset(tenant: CreatedTenant, tmp_path: Path) -> Dataset:
 
 
 def run_export(handlers: dict[str, ModuleType], settings: Settings, key: str, payload: dict[str, Any]) -> Any:
+    task = run_to_the_end(handlers, settings, key, payload)
+    content = requests.get(task["file_to_download"], timeout=10).content  # gzip is decoded by HTTP
+    if payload.get("format") == "ndjson":
+        return [json.loads(line) for line in content.splitlines()]
+    return json.loads(content)
+
+
+def run_to_the_end(
+    handlers: dict[str, ModuleType], settings: Settings, key: str, payload: dict[str, Any]
+) -> dict[str, Any]:
+    """Submit, work every message the export queue gets, and return the completed task's view."""
     context = FakeLambdaContext()
     answer = handlers["submit"].lambda_handler(
         api_event("POST", "/v1/exports", body=payload, api_key=key), context
@@ -60,12 +71,9 @@ def run_export(handlers: dict[str, ModuleType], settings: Settings, key: str, pa
     status = handlers["status"].lambda_handler(
         api_event("GET", f"/v1/exports/{task_uuid}", resource="/v1/exports/{task_uuid}", api_key=key), context
     )
-    task = json.loads(status["body"])
+    task: dict[str, Any] = json.loads(status["body"])
     assert task["status"] == "completed", task
-    content = requests.get(task["file_to_download"], timeout=10).content  # gzip is decoded by HTTP
-    if payload.get("format") == "ndjson":
-        return [json.loads(line) for line in content.splitlines()]
-    return json.loads(content)
+    return task
 
 
 # ------------------------------------------------------------------ campaign_activity

@@ -11,6 +11,7 @@ import gzip
 import json
 import random
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,7 +24,7 @@ from mailexports.exports import exporters
 from mailexports.exports.exporters.base import Row
 from mailexports.exports.file_upload import FileUpload
 from mailexports.exports.requests import ExportType
-from mailexports.exports.task import ExportTask, TaskStatus
+from mailexports.exports.task import ExportTask, NotificationState, TaskStatus
 from mailexports.exports.task_store import DynamoTaskStore
 from mailexports.exports.task_view import task_view
 from mailexports.exports.worker import ExportWorker, message_body
@@ -60,7 +61,13 @@ def settings(aws_stack: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
     return get_settings()
 
 
-def new_task(*, fmt: str = "ndjson", compression: str = "none", uuid: str = "t-1") -> ExportTask:
+def new_task(
+    *,
+    fmt: str = "ndjson",
+    compression: str = "none",
+    uuid: str = "t-1",
+    notification: NotificationState | None = None,
+) -> ExportTask:
     task = ExportTask(
         task_uuid=uuid,
         tenant_id="tenant-1",
@@ -69,6 +76,7 @@ def new_task(*, fmt: str = "ndjson", compression: str = "none", uuid: str = "t-1
         format=fmt,
         compression=compression,
         created_at=datetime(2026, 1, 1, tzinfo=UTC),
+        notification=notification,
     )
     assert DynamoTaskStore().create(task)
     return task
@@ -80,22 +88,32 @@ def stored(task_uuid: str) -> ExportTask:
     return task
 
 
-def crash_midway(monkeypatch: pytest.MonkeyPatch, task: ExportTask, clock: Clock) -> ExportTask:
-    """The first invocation dies after one part is uploaded and checkpointed; returns the
-    task as it was left (the upload itself is restored for the next invocation)."""
+@contextmanager
+def crash_on_second_part(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """What runs inside dies (ConnectionError) at its second part upload, after the first
+    was uploaded and checkpointed; uploads work again afterwards."""
     original = FileUpload.upload_part
     calls = {"n": 0}
 
-    def crash_on_second_part(self: FileUpload) -> None:
+    def crash_on_second(self: FileUpload) -> None:
         calls["n"] += 1
         if calls["n"] == 2:
             raise ConnectionError("the network went away")
         original(self)
 
-    monkeypatch.setattr(FileUpload, "upload_part", crash_on_second_part)
-    with pytest.raises(ConnectionError):
+    monkeypatch.setattr(FileUpload, "upload_part", crash_on_second)
+    try:
+        with pytest.raises(ConnectionError):
+            yield
+    finally:
+        monkeypatch.setattr(FileUpload, "upload_part", original)
+
+
+def crash_midway(monkeypatch: pytest.MonkeyPatch, task: ExportTask, clock: Clock) -> ExportTask:
+    """The first invocation dies after one part is uploaded and checkpointed; returns the
+    task as it was left (the upload itself is restored for the next invocation)."""
+    with crash_on_second_part(monkeypatch):
         ExportWorker(clock=clock).handle(message_body(task.task_uuid))
-    monkeypatch.setattr(FileUpload, "upload_part", original)
     midway = stored(task.task_uuid)
     assert midway.checkpoint is not None
     assert midway.checkpoint.current is not None

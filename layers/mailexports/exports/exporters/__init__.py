@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mailexports.exports.exporters.base import Exporter, Row
+from mailexports.exports.exporters.base import Exporter, Row, ShardedExporter
 from mailexports.exports.exporters.campaign_activity import CampaignActivityExporter
 from mailexports.exports.exporters.campaign_delivery import CampaignDeliveryExporter
 from mailexports.exports.exporters.contact_data import ContactDataExporter
@@ -21,4 +21,4 @@ def exporter_for(task_type: ExportType) -> Exporter:
     return EXPORTERS[task_type]
 
 
-__all__ = ["EXPORTERS", "Exporter", "Row", "exporter_for"]
+__all__ = ["EXPORTERS", "Exporter", "Row", "ShardedExporter", "exporter_for"]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from mailexports.exports.task import ExportTask
 from mailexports.marketing.arrivals import ArrivalWindow
+from mailexports.marketing.keys import SHARDS
+from mailexports.marketing.reader import MarketingReader
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +23,25 @@ class Exporter(Protocol):
     def rows(self, task: ExportTask, after: str | None) -> Iterator[Row]:
         """Every row of the export after `after` (None: from the start), in a stable order."""
         ...
+
+
+@runtime_checkable
+class ShardedExporter(Exporter, Protocol):
+    """An export of sharded data (keys.py), which a big task may read in slices of shards."""
+
+    def slice_rows(self, task: ExportTask, after: str | None, shards: Sequence[int]) -> Iterator[Row]:
+        """`rows` of these shards only: the same order restricted to them (a contact is in one shard)."""
+        ...
+
+    def reads_at_least(self, task: ExportTask, items: int) -> bool:
+        """Whether the export reads `items` items or more, estimated from shard 0 (cheaply)."""
+        ...
+
+
+def shard_zero_holds(task: ExportTask, partitions: list[str], items: int) -> bool:
+    """Whether these shard-0 partitions hold 1/SHARDS of `items`: contacts spread evenly over
+    the shards (crc32), so one shard estimates the whole at a sixteenth of the reads."""
+    return MarketingReader(task.tenant_id).holds_at_least(partitions, -(-items // SHARDS))
 
 
 def arrival_window(task: ExportTask) -> ArrivalWindow | None:

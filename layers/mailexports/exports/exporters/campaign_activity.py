@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
-from mailexports.exports.exporters.base import Row, arrival_window
+from mailexports.exports.exporters.base import Row, arrival_window, shard_zero_holds
 from mailexports.exports.requests import CampaignActivityParams
 from mailexports.exports.task import ExportTask
+from mailexports.marketing import keys
 from mailexports.marketing.reader import MarketingReader
 
 
 class CampaignActivityExporter:
     def rows(self, task: ExportTask, after: str | None) -> Iterator[Row]:
+        return self.slice_rows(task, after, None)
+
+    def slice_rows(self, task: ExportTask, after: str | None, shards: Sequence[int] | None) -> Iterator[Row]:
         params = CampaignActivityParams.model_validate(task.params)
         activity = MarketingReader(task.tenant_id).campaign_activity(
             params.stat_id,
@@ -20,6 +24,11 @@ class CampaignActivityExporter:
             events=frozenset(params.events),
             after_contact=after,
             arrived=arrival_window(task),
+            shards=shards,
         )
         for contact in activity:
             yield Row(contact.model_dump(mode="json"), contact.contact_id)
+
+    def reads_at_least(self, task: ExportTask, items: int) -> bool:
+        stat_id = CampaignActivityParams.model_validate(task.params).stat_id
+        return shard_zero_holds(task, [keys.events_pk(task.tenant_id, stat_id, 0)], items)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from mailexports.exports.exporters.base import Row, arrival_window
+from mailexports.exports.exporters.base import Row, arrival_window, shard_zero_holds
 from mailexports.exports.requests import CampaignDeliveryParams
 from mailexports.exports.task import ExportTask
+from mailexports.marketing import keys
 from mailexports.marketing.reader import MarketingReader
 from mailexports.marketing.records import iso_ms
 from mailexports.marketing.views import RecipientStatus
@@ -28,6 +29,13 @@ def _after(cursor: str | None) -> tuple[datetime, str] | None:
 
 class CampaignDeliveryExporter:
     def rows(self, task: ExportTask, after: str | None) -> Iterator[Row]:
+        return self.slice_rows(task, after, None)
+
+    def reads_at_least(self, task: ExportTask, items: int) -> bool:
+        campaign_id = CampaignDeliveryParams.model_validate(task.params).campaign_id
+        return shard_zero_holds(task, [keys.recipients_pk(task.tenant_id, campaign_id, 0)], items)
+
+    def slice_rows(self, task: ExportTask, after: str | None, shards: Sequence[int] | None) -> Iterator[Row]:
         params = CampaignDeliveryParams.model_validate(task.params)
         reader = MarketingReader(task.tenant_id)
         window = arrival_window(task)
@@ -39,6 +47,7 @@ class CampaignDeliveryExporter:
                 changed_since=params.changed_since,
                 after=after,
                 field_ids=params.field_ids,
+                shards=shards,
             )
             for cursor, recipient in changed:
                 yield Row(_record(recipient, params), cursor)
@@ -49,6 +58,7 @@ class CampaignDeliveryExporter:
             after=_after(after),
             field_ids=params.field_ids,
             arrived=window,
+            shards=shards,
         )
         for recipient in recipients:
             yield Row(_record(recipient, params), _cursor(recipient.changed_at, recipient.contact_id))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from mailexports.exports.exporters.base import Row
+from mailexports.exports.exporters.base import Row, shard_zero_holds
 from mailexports.exports.requests import SegmentContactsParams
 from mailexports.exports.task import ExportTask
+from mailexports.marketing import keys
 from mailexports.marketing.reader import MarketingReader
 from mailexports.marketing.views import ContactView
 
@@ -31,9 +32,17 @@ def contact_record(contact: ContactView, params: SegmentContactsParams) -> dict[
 
 class SegmentContactsExporter:
     def rows(self, task: ExportTask, after: str | None) -> Iterator[Row]:
+        return self.slice_rows(task, after, None)
+
+    def slice_rows(self, task: ExportTask, after: str | None, shards: Sequence[int] | None) -> Iterator[Row]:
         params = SegmentContactsParams.model_validate(task.params)
         contacts = MarketingReader(task.tenant_id).segment_contacts(
-            params.segment_ids, status=params.status, after_contact=after
+            params.segment_ids, status=params.status, after_contact=after, shards=shards
         )
         for contact in contacts:
             yield Row(contact_record(contact, params), contact.contact_id)
+
+    def reads_at_least(self, task: ExportTask, items: int) -> bool:
+        segment_ids = SegmentContactsParams.model_validate(task.params).segment_ids
+        partitions = [keys.segment_pk(task.tenant_id, segment, 0) for segment in dict.fromkeys(segment_ids)]
+        return shard_zero_holds(task, partitions, items)
