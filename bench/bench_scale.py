@@ -164,7 +164,7 @@ def _model(
     print(
         f"  {name}: {records:,.0f} records, {stored_bytes / 1e9:,.1f} GB written, {read_bytes / 1e9:,.1f} GB read"
     )
-    for workers in (1, 4, SHARDS):  # slices of the 16 shards (EXPORT_FANOUT_SLICES)
+    for workers in (1, 4, SHARDS):  # slices of the 16 shards (EXPORT_FANOUT_MAX_SLICES)
         seconds = max(cpu_s / workers, read_s_one / workers, read_s_table, upload_s_one / workers)
         invocations = math.ceil(seconds / (LAMBDA_MAX_S - 60))  # continuations keep a minute in reserve
         lambda_usd = workers * seconds * LAMBDA_WORKER_MB / 1024 * LAMBDA_USD_PER_GB_S
@@ -228,7 +228,7 @@ def main() -> None:
 def _fan_out_note(records: int, seconds: float) -> None:
     print(
         f"  fan-out: the N-worker figures are N slices of the {SHARDS} shards worked by N invocations at once "
-        f"(EXPORT_FANOUT_SLICES: default 4, at most {SHARDS}); one worker's rate here: {records / seconds:,.0f} records/s"
+        f"(one per EXPORT_FANOUT_ITEMS_PER_SLICE items, at most EXPORT_FANOUT_MAX_SLICES, default {SHARDS}); one worker's rate here: {records / seconds:,.0f} records/s"
     )
     one, two, one_cores, two_cores, sliced = speedup(_served_task("none"))
     print(

@@ -75,7 +75,7 @@ def _worker(store: _MemoryStore, slices: _MemorySlices) -> Any:
     from mailexports.exports.worker import ExportWorker
 
     settings = get_settings().model_copy(
-        update={"export_fanout_slices": SLICES, "export_fanout_min_items": 16}
+        update={"export_fanout_max_slices": SLICES, "export_fanout_items_per_slice": 1}
     )
     return ExportWorker(store=store, settings=settings, slices=slices)  # type: ignore[arg-type]
 

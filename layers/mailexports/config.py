@@ -45,11 +45,12 @@ class Settings(BaseModel):
     destination_role_prefix: str = Field(
         default="mailexports-destination-", min_length=1, alias="DESTINATION_ROLE_PREFIX"
     )
-    # Fan-out (exports/fanout.py): a big export of sharded data is worked in this many slices
-    # of shards by parallel invocations (1: never); big means its shard 0 holds at least
-    # EXPORT_FANOUT_MIN_ITEMS / 16 items (an estimate of the whole from one partition).
-    export_fanout_slices: int = Field(default=4, ge=1, le=16, alias="EXPORT_FANOUT_SLICES")
-    export_fanout_min_items: int = Field(default=200_000, ge=16, alias="EXPORT_FANOUT_MIN_ITEMS")
+    # Fan-out (exports/fanout.py): an export of sharded data estimated to read N items is
+    # worked in N // EXPORT_FANOUT_ITEMS_PER_SLICE slices of shards by parallel invocations,
+    # at most EXPORT_FANOUT_MAX_SLICES (1: never); under two slices' worth, by one worker.
+    # 16 is what the scale model (bench/bench_scale.py) needs for 100 GB in 15 minutes.
+    export_fanout_max_slices: int = Field(default=16, ge=1, le=16, alias="EXPORT_FANOUT_MAX_SLICES")
+    export_fanout_items_per_slice: int = Field(default=500_000, ge=1, alias="EXPORT_FANOUT_ITEMS_PER_SLICE")
     watchdog_max_redrives: int = Field(default=3, ge=0, alias="WATCHDOG_MAX_REDRIVES")
     # Fair under load: at most this many exports of one tenant run at once; the rest wait in `new`.
     max_running_per_tenant: int = Field(default=5, ge=1, alias="MAX_RUNNING_PER_TENANT")

@@ -3,8 +3,10 @@
 When: at the task's first claim, if its type reads sharded data (a send's events, a
 campaign's recipients, segments' members), its layout is canonical and splittable
 (JSON, NDJSON, CSV; a dialect's documents stay whole, as do incremental windows, which
-are small), EXPORT_FANOUT_SLICES > 1, and a probe finds it big: shard 0 holds at least
-EXPORT_FANOUT_MIN_ITEMS / 16 items (Query Select=COUNT, stopping there).
+are small) and a probe finds it big enough for two slices: 16 x the items of its shard 0
+(Query Select=COUNT, stopping at what the most slices would need), divided by
+EXPORT_FANOUT_ITEMS_PER_SLICE, gives the slice count, at most EXPORT_FANOUT_MAX_SLICES.
+A bigger export gets more slices, so each slice's share, and the wait, stays about the same.
 
 What the client gets: slice k reads the shards s with s % n == k - 1, in the order of
 the one-worker read restricted to them, into files of its own, `export-sKK-NNNN.ext`,
@@ -60,10 +62,11 @@ class FanOut:
         """Whether this claimed task is worked in slices. If so its slices are under way
         (planned now if need be) and this invocation has nothing more to do."""
         if task.slices is None:
-            if not self._worth_it(task):
+            slices = self._slice_count(task)
+            if slices < 2:
                 return False
             try:
-                task = self._plan(task)
+                task = self._plan(task, slices)
             except TransitionRefused:
                 logger.info("task changed hands while its slices were planned")
                 return True
@@ -71,10 +74,12 @@ class FanOut:
         self._dispatch(task)
         return True
 
-    def _worth_it(self, task: ExportTask) -> bool:
+    def _slice_count(self, task: ExportTask) -> int:
+        """How many slices the task is worth (1: one worker)."""
         exporter = exporter_for(task.task_type)
+        most, per_slice = self.settings.export_fanout_max_slices, self.settings.export_fanout_items_per_slice
         if (
-            self.settings.export_fanout_slices < 2
+            most < 2
             or not isinstance(exporter, ShardedExporter)
             or task.dialect is not None
             or task.since_watermark is not None
@@ -82,11 +87,11 @@ class FanOut:
             or task.checkpoint is not None  # begun by one worker: it stays one worker's
             or task.files
         ):
-            return False
-        return exporter.reads_at_least(task, self.settings.export_fanout_min_items)
+            return 1
+        return min(most, exporter.estimated_items(task, up_to=most * per_slice) // per_slice)
 
-    def _plan(self, task: ExportTask) -> ExportTask:
-        shards = slice_shards(self.settings.export_fanout_slices)
+    def _plan(self, task: ExportTask, slices: int) -> ExportTask:
+        shards = slice_shards(slices)
         checkpoint = Checkpoint()
         layout_for(task, checkpoint)  # what a layout reads up front (CSV columns), once for all slices
         self.slices.create(task, shards, checkpoint)

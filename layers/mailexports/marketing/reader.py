@@ -94,9 +94,9 @@ class MarketingReader:
     def fields(self) -> dict[str, str]:
         return lookups.fields(self._shards)
 
-    def holds_at_least(self, partitions: Iterable[str], items: int) -> bool:
-        """Whether these partitions hold `items` items or more (a size probe; see shards.py)."""
-        return self._shards.holds_at_least(partitions, items)
+    def count_up_to(self, partitions: Iterable[str], items: int) -> int:
+        """These partitions' items, counted no further than `items` (a size probe; see shards.py)."""
+        return self._shards.count_up_to(partitions, items)
 
     # ---- exports
     def campaign_activity(

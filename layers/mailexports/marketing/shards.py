@@ -79,10 +79,10 @@ class ShardReader:
         response = self.db.query(**params)
         return list(response.get("Items", [])), response.get("LastEvaluatedKey")
 
-    def holds_at_least(self, partitions: Iterable[str], items: int) -> bool:
-        """Whether the partitions hold `items` items or more, counted by Query with
-        Select=COUNT (no item comes back; DynamoDB still reads, and bills, each 1 MB page),
-        stopping as soon as the count gets there: a probe costs at most `items` items' reads."""
+    def count_up_to(self, partitions: Iterable[str], items: int) -> int:
+        """The partitions' items, counted by Query with Select=COUNT (no item comes back;
+        DynamoDB still reads, and bills, each 1 MB page), stopping as soon as the count
+        reaches `items`: a probe costs at most `items` items' reads."""
         counted = 0
         for pk in partitions:
             request: dict[str, Any] = {
@@ -99,7 +99,7 @@ class ShardReader:
                 if "LastEvaluatedKey" not in page:
                     break
                 request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        return counted >= items
+        return min(counted, items)
 
     def rows[R](
         self,

@@ -63,15 +63,15 @@ class ShardedRows:
                     {"n": i, "pad": base64.b64encode(random.Random(i).randbytes(1500)).decode()}, str(i)
                 )
 
-    def reads_at_least(self, task: ExportTask, items: int) -> bool:
-        return self.total >= items
+    def estimated_items(self, task: ExportTask, up_to: int) -> int:
+        return min(self.total, up_to)
 
 
 @pytest.fixture
 def source(aws_stack: Settings, monkeypatch: pytest.MonkeyPatch) -> ShardedRows:
     monkeypatch.setenv("EXPORT_PART_BYTES", str(5 * MIB))
-    monkeypatch.setenv("EXPORT_FANOUT_SLICES", "2")
-    monkeypatch.setenv("EXPORT_FANOUT_MIN_ITEMS", "1000")
+    monkeypatch.setenv("EXPORT_FANOUT_MAX_SLICES", "2")
+    monkeypatch.setenv("EXPORT_FANOUT_ITEMS_PER_SLICE", "500")  # 1,000 items make two slices
     get_settings.cache_clear()
     rows = ShardedRows()
     monkeypatch.setitem(exporters.EXPORTERS, ExportType.CAMPAIGN_ACTIVITY, rows)
@@ -174,11 +174,34 @@ def test_a_slice_short_of_time_continues_in_a_new_invocation(
 
 
 def test_a_small_export_is_not_sliced(source: ShardedRows, aws_stack: Settings) -> None:
-    source.total = 999  # under EXPORT_FANOUT_MIN_ITEMS
+    source.total = 999  # under two slices' worth
     done = run("small", aws_stack)
     assert done.slices is None
     assert [f.key.rsplit("/", 1)[1] for f in done.files] == ["export-0001.ndjson"]
     assert numbers(file_bytes(done)) == list(range(999))
+
+
+@pytest.mark.parametrize(
+    ("total", "most", "slices"),
+    [(1_999, 16, 3), (2_000, 16, 4), (5_000, 16, 10), (100_000, 16, 16), (5_000, 4, 4)],
+)
+def test_a_bigger_export_gets_more_slices_up_to_the_most(
+    source: ShardedRows,
+    aws_stack: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    total: int,
+    most: int,
+    slices: int,
+) -> None:
+    monkeypatch.setenv("EXPORT_FANOUT_MAX_SLICES", str(most))
+    get_settings.cache_clear()
+    source.total = total  # 500 items a slice (the fixture)
+    new_task("sized")
+    ExportWorker().handle(message_body("sized"))
+    planned = stored("sized").slices
+    assert planned is not None
+    assert len(planned) == slices
+    assert sorted(shard for shards in planned for shard in shards) == list(range(16))
 
 
 @pytest.mark.parametrize(("fmt", "compression"), [("ndjson", "none"), ("ndjson", "gzip")])

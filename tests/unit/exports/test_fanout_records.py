@@ -43,8 +43,8 @@ def parsed(content: bytes, fmt: str) -> list[Any]:
 
 
 def workers(monkeypatch: pytest.MonkeyPatch, slices: int) -> None:
-    monkeypatch.setenv("EXPORT_FANOUT_SLICES", str(slices))
-    monkeypatch.setenv("EXPORT_FANOUT_MIN_ITEMS", "16")  # one item in shard 0 makes it "big"
+    monkeypatch.setenv("EXPORT_FANOUT_MAX_SLICES", str(slices))
+    monkeypatch.setenv("EXPORT_FANOUT_ITEMS_PER_SLICE", "1")  # one item in shard 0 makes 16 slices' worth
     get_settings.cache_clear()
 
 

@@ -33,15 +33,16 @@ class ShardedExporter(Exporter, Protocol):
         """`rows` of these shards only: the same order restricted to them (a contact is in one shard)."""
         ...
 
-    def reads_at_least(self, task: ExportTask, items: int) -> bool:
-        """Whether the export reads `items` items or more, estimated from shard 0 (cheaply)."""
+    def estimated_items(self, task: ExportTask, up_to: int) -> int:
+        """How many items the export reads, estimated from shard 0 and counted no further
+        than `up_to` (a probe costs at most a sixteenth of that in reads)."""
         ...
 
 
-def shard_zero_holds(task: ExportTask, partitions: list[str], items: int) -> bool:
-    """Whether these shard-0 partitions hold 1/SHARDS of `items`: contacts spread evenly over
-    the shards (crc32), so one shard estimates the whole at a sixteenth of the reads."""
-    return MarketingReader(task.tenant_id).holds_at_least(partitions, -(-items // SHARDS))
+def estimate_from_shard_zero(task: ExportTask, partitions: list[str], up_to: int) -> int:
+    """SHARDS times what these shard-0 partitions hold: contacts spread evenly over the
+    shards (crc32), so one shard estimates the whole at a sixteenth of the reads."""
+    return SHARDS * MarketingReader(task.tenant_id).count_up_to(partitions, -(-up_to // SHARDS))
 
 
 def arrival_window(task: ExportTask) -> ArrivalWindow | None:

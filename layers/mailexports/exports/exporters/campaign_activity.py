@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from mailexports.exports.exporters.base import Row, arrival_window, shard_zero_holds
+from mailexports.exports.exporters.base import Row, arrival_window, estimate_from_shard_zero
 from mailexports.exports.requests import CampaignActivityParams
 from mailexports.exports.task import ExportTask
 from mailexports.marketing import keys
@@ -29,6 +29,6 @@ class CampaignActivityExporter:
         for contact in activity:
             yield Row(contact.model_dump(mode="json"), contact.contact_id)
 
-    def reads_at_least(self, task: ExportTask, items: int) -> bool:
+    def estimated_items(self, task: ExportTask, up_to: int) -> int:
         stat_id = CampaignActivityParams.model_validate(task.params).stat_id
-        return shard_zero_holds(task, [keys.events_pk(task.tenant_id, stat_id, 0)], items)
+        return estimate_from_shard_zero(task, [keys.events_pk(task.tenant_id, stat_id, 0)], up_to)

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from mailexports.exports.exporters.base import Row, arrival_window, shard_zero_holds
+from mailexports.exports.exporters.base import Row, arrival_window, estimate_from_shard_zero
 from mailexports.exports.requests import CampaignDeliveryParams
 from mailexports.exports.task import ExportTask
 from mailexports.marketing import keys
@@ -31,9 +31,9 @@ class CampaignDeliveryExporter:
     def rows(self, task: ExportTask, after: str | None) -> Iterator[Row]:
         return self.slice_rows(task, after, None)
 
-    def reads_at_least(self, task: ExportTask, items: int) -> bool:
+    def estimated_items(self, task: ExportTask, up_to: int) -> int:
         campaign_id = CampaignDeliveryParams.model_validate(task.params).campaign_id
-        return shard_zero_holds(task, [keys.recipients_pk(task.tenant_id, campaign_id, 0)], items)
+        return estimate_from_shard_zero(task, [keys.recipients_pk(task.tenant_id, campaign_id, 0)], up_to)
 
     def slice_rows(self, task: ExportTask, after: str | None, shards: Sequence[int] | None) -> Iterator[Row]:
         params = CampaignDeliveryParams.model_validate(task.params)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from mailexports.exports.exporters.base import Row, shard_zero_holds
+from mailexports.exports.exporters.base import Row, estimate_from_shard_zero
 from mailexports.exports.requests import SegmentContactsParams
 from mailexports.exports.task import ExportTask
 from mailexports.marketing import keys
@@ -42,7 +42,7 @@ class SegmentContactsExporter:
         for contact in contacts:
             yield Row(contact_record(contact, params), contact.contact_id)
 
-    def reads_at_least(self, task: ExportTask, items: int) -> bool:
+    def estimated_items(self, task: ExportTask, up_to: int) -> int:
         segment_ids = SegmentContactsParams.model_validate(task.params).segment_ids
         partitions = [keys.segment_pk(task.tenant_id, segment, 0) for segment in dict.fromkeys(segment_ids)]
-        return shard_zero_holds(task, partitions, items)
+        return estimate_from_shard_zero(task, partitions, up_to)
