@@ -11,7 +11,7 @@ from mailexports.dialects.names import PINPOINTE
 from mailexports.exports.requests import ExportType
 from mailexports.exports.task import ExportTask
 from mailexports.exports.task_view import download_link
-from mailexports.marketing.records import iso_ms
+from mailexports.marketing.vocabulary import iso_ms
 
 
 @dataclass(frozen=True)

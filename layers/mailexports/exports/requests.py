@@ -18,7 +18,7 @@ from pydantic import (
 )
 
 from mailexports.errors import UnsupportedFormat
-from mailexports.marketing.records import Email
+from mailexports.marketing.vocabulary import Email
 
 
 def _text_id(value: object) -> object:

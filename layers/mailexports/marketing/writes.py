@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -14,7 +14,9 @@ from mailexports.errors import DomainError
 from mailexports.marketing import codec
 from mailexports.marketing.batches import BatchIncomplete
 from mailexports.marketing.codec import MAX_ITEM_BYTES, Item, serialize_item
-from mailexports.marketing.records import EventRecord
+
+if TYPE_CHECKING:  # the readers share these helpers and never build the import models
+    from mailexports.marketing.records import EventRecord
 
 # What botocore reports once its own retries of a throttled request are spent.
 _THROTTLING = frozenset(
