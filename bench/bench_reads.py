@@ -37,7 +37,7 @@ from mailexports import aws
 from mailexports.config import get_settings
 from mailexports.marketing import keys
 from mailexports.marketing.reader import MarketingReader
-from mailexports.marketing.records import iso_ms
+from mailexports.marketing.vocabulary import iso_ms
 from mailexports_dev.local.resources import ACCOUNT, REGION, create_resources
 
 TENANT = "bench"

@@ -7,17 +7,18 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mailexports.dialects.copernica import DIALECT as COPERNICA
+from mailexports.dialects.copernica_webhook import WEBHOOK as COPERNICA_WEBHOOK
 from mailexports.dialects.dialect import payload_builders
-from mailexports.dialects.pinpointe import DIALECT as PINPOINTE
-from mailexports.dialects.selzy import DIALECT as SELZY
+from mailexports.dialects.pinpointe_webhook import WEBHOOK as PINPOINTE_WEBHOOK
+from mailexports.dialects.selzy_webhook import WEBHOOK as SELZY_WEBHOOK
 from mailexports.notify.service import NotificationService
 from mailexports.observability import logger, metrics
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
-# The webhook bodies of the dialects that submit tasks (Constant Contact only lists).
-PAYLOADS = payload_builders((PINPOINTE, SELZY, COPERNICA))
+# The webhook bodies of the dialects that submit tasks (Constant Contact only lists); only
+# the webhook declarations: the dialects' HTTP side is the API functions' business.
+PAYLOADS = payload_builders((PINPOINTE_WEBHOOK, SELZY_WEBHOOK, COPERNICA_WEBHOOK))
 
 # Enough for one more attempt (a webhook may take 10 s to connect and 10 s to answer).
 RESERVE_MS = 25_000

@@ -8,15 +8,16 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mailexports.dialects.dialect import dialect_layouts
-from mailexports.dialects.pinpointe import DIALECT as PINPOINTE
-from mailexports.dialects.selzy import DIALECT as SELZY
+from mailexports.dialects.pinpointe_file import FILES as PINPOINTE_FILES
+from mailexports.dialects.selzy_file import FILES as SELZY_FILES
 from mailexports.exports.worker import ExportWorker
 from mailexports.observability import logger, metrics
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
-# The dialects whose clients read their files in their own shape.
-LAYOUTS = dialect_layouts((PINPOINTE, SELZY))
+# The dialects whose clients read their files in their own shape (only the file
+# declarations: the dialects' HTTP side is the API functions' business).
+LAYOUTS = dialect_layouts((PINPOINTE_FILES, SELZY_FILES))
 
 
 @logger.inject_lambda_context

@@ -24,9 +24,9 @@ from mailexports.marketing.records import (
     EventType,
     MessageRecord,
     SendRecord,
-    iso_ms,
     parse_line,
 )
+from mailexports.marketing.vocabulary import iso_ms
 from mailexports_dev import generate
 from mailexports_dev.generate import GenerateOptions, command, generate_lines, timefmt
 

@@ -41,11 +41,11 @@ def test_the_notify_handler_hands_the_notifier_every_dialects_payload() -> None:
     it has. Every dialect that submits tasks must be in it (Constant Contact only lists)."""
     from tests.conftest import load_handler
 
-    from mailexports.dialects import copernica, pinpointe, selzy
+    from mailexports.dialects import copernica_webhook, pinpointe_webhook, selzy_webhook
 
     expected = {
-        "copernica": copernica.copernica_payload,
-        "pinpointe": pinpointe.pinpointe_payload,
-        "selzy": selzy.selzy_payload,
+        "copernica": copernica_webhook.copernica_payload,
+        "pinpointe": pinpointe_webhook.pinpointe_payload,
+        "selzy": selzy_webhook.selzy_payload,
     }
     assert expected == load_handler("notify").PAYLOADS

@@ -5,6 +5,11 @@ bodies and `responses=`. The routes live in two functions, so the document comes
 from a resolver of its own holding both canonical routers (and no dialect route);
 it is never used to answer requests. Swagger UI is Powertools' page with the
 assets Powertools ships, served from here: nothing loads from a CDN.
+
+Powertools' OpenAPI document models and its Swagger UI page are imported by the
+documentation routes when they first run, not with the module: StatusFunction answers
+status and listings far more often than documentation, and those models alone are a
+sizeable part of its cold start.
 """
 
 from __future__ import annotations
@@ -12,14 +17,12 @@ from __future__ import annotations
 import json
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import aws_lambda_powertools.event_handler as event_handler
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer, Server
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swagger_html
 from aws_lambda_powertools.event_handler.request import Request
 
 from mailexports.api.canonical import status_router, submit_router
@@ -27,16 +30,15 @@ from mailexports.api.http import api_base_url, json_response
 from mailexports.api.schedules import schedules_read_router, schedules_write_router
 from mailexports.errors import NotFound
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.openapi.models import SecurityScheme
+
 TITLE = "mailexports"
 API_VERSION = "1.0.0"
 DESCRIPTION = (
     "Asynchronous data exports of an email-marketing platform: submit an export, poll the "
     "task, download its files. Authenticate with `Authorization: Bearer <api key>` or `x-api-key`."
 )
-SECURITY_SCHEMES = {
-    "bearer": HTTPBearer(description="`Authorization: Bearer <api key>`"),
-    "apiKey": APIKey(name="x-api-key", in_=APIKeyIn.header, description="The same key as `x-api-key`."),
-}
 
 _ASSETS_DIR = Path(event_handler.__file__).parent / "openapi" / "swagger_ui"
 _ASSETS = {
@@ -66,15 +68,26 @@ def _document_resolver() -> APIGatewayRestResolver:
 _POWERTOOLS_MODELS = ("HTTPValidationError", "ValidationError", "ResponseValidationError")
 
 
+def _security_schemes() -> dict[str, SecurityScheme]:
+    from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer
+
+    return {
+        "bearer": HTTPBearer(description="`Authorization: Bearer <api key>`"),
+        "apiKey": APIKey(name="x-api-key", in_=APIKeyIn.header, description="The same key as `x-api-key`."),
+    }
+
+
 @cache
 def _document_json() -> str:
+    from aws_lambda_powertools.event_handler.openapi.models import Server
+
     document: dict[str, Any] = json.loads(
         _document_resolver().get_openapi_json_schema(
             title=TITLE,
             version=API_VERSION,
             description=DESCRIPTION,
             servers=[Server(url="/")],
-            security_schemes=SECURITY_SCHEMES,  # type: ignore[arg-type]
+            security_schemes=_security_schemes(),
         )
     )
     schemas = document["components"]["schemas"]
@@ -108,6 +121,8 @@ def swagger_ui(request: Request, format: Annotated[str | None, Query()] = None) 
     document = openapi_document(api_base_url(request.resolved_event))
     if format == "json":  # the page shows its spec's URL as `/v1/docs?format=json`
         return json_response(200, document)
+    from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swagger_html
+
     spec = json.dumps(document).replace("</", "<\\/")  # never closes the page's <script>
     page = generate_swagger_html(
         spec,

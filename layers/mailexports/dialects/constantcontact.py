@@ -37,6 +37,7 @@ from mailexports.api.http import json_response, parse_instant
 from mailexports.api.status import status_of
 from mailexports.dialects.common import authenticate, describe, headers_of, path_parameter
 from mailexports.dialects.dialect import Dialect
+from mailexports.dialects.names import CONSTANT_CONTACT
 from mailexports.errors import DomainError, NotAcceptable, NotFound, Unauthorized, ValidationFailed
 from mailexports.exports import tracking
 from mailexports.marketing.views import TrackingEvent
@@ -223,7 +224,7 @@ def constantcontact_error(error: DomainError) -> Response[str]:
 
 
 DIALECT = Dialect(
-    name="constantcontact",
+    name=CONSTANT_CONTACT,
     path_prefix=PREFIX,
     render_error=constantcontact_error,
     status_routers=(status_router,),

@@ -5,7 +5,7 @@ the `access_token` parameter.
 - The POST starts a `contact_data` export of the address. `report` (optional, in the
   query or the JSON body) is an email address, which gets the file attached when small
   enough and linked otherwise (the notifier's email), or a web address, which gets an
-  HTTP POST of the JSON data itself (`copernica_payload`).
+  HTTP POST of the JSON data itself (copernica_webhook.py).
 - The POST answers `201` with the identifier in `X-Created` (where Copernica's own
   PHP class reads the id of what a POST created), in `Location` and in the body.
   The identifier is the task's UUID written as its decimal number: that class only
@@ -31,7 +31,6 @@ expired identifier, 410 for a request that failed or was cancelled.
 
 from __future__ import annotations
 
-import gzip
 import json
 import uuid
 from typing import Any
@@ -42,11 +41,9 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 from pydantic import ValidationError
 
-from mailexports import aws
 from mailexports.api.http import api_base_url, json_response
 from mailexports.api.status import status_of
 from mailexports.auth import bearer_or_api_key
-from mailexports.config import get_settings
 from mailexports.dialects.common import (
     authenticate,
     check_notify,
@@ -58,7 +55,9 @@ from mailexports.dialects.common import (
     submit,
     task_id,
 )
+from mailexports.dialects.copernica_webhook import file_text, info
 from mailexports.dialects.dialect import Dialect
+from mailexports.dialects.names import COPERNICA
 from mailexports.errors import DomainError, NotFound, RateLimited, ValidationFailed
 from mailexports.exports.requests import ContactDataParams, ExportRequest, ExportType, NotifyTarget
 from mailexports.exports.task import ExportTask, TaskStatus
@@ -66,7 +65,6 @@ from mailexports.exports.task_store import DynamoTaskStore
 from mailexports.exports.task_view import effective_status, presigned_url
 from mailexports.tenants.models import Tenant
 
-NAME = "copernica"
 PREFIX = "/copernica/"
 DATA_REQUEST = "/copernica/v3/email/<email>/datarequest"
 DATA_REQUEST_STATUS = "/copernica/v3/datarequest/<identifier>"
@@ -123,10 +121,6 @@ def _report(value: str | None) -> NotifyTarget | None:
     return target
 
 
-def _info(email: str) -> dict[str, str]:
-    return {"type": "email", "id": email}
-
-
 @submit_router.post(DATA_REQUEST)
 def create_data_request(email: str) -> Response[str]:
     event = submit_router.current_event
@@ -141,7 +135,7 @@ def create_data_request(email: str) -> Response[str]:
         ) from None
     report = _report(last(request_params(event), "report"))
     request = ExportRequest(type=ExportType.CONTACT_DATA, params=params, notify=report)
-    task = submit(event, tenant, request, dialect=NAME, names={"params.email": "email"})
+    task = submit(event, tenant, request, dialect=COPERNICA, names={"params.email": "email"})
     identifier = public_id(task.task_uuid)
     location = f"{api_base_url(event)}/copernica/v3/datarequest/{identifier}"
     return json_response(201, {"id": identifier}, {"X-Created": identifier, "Location": location})
@@ -179,7 +173,7 @@ def data_request(identifier: str) -> Response[str]:
         raise NotFound(f"no data request {shown}")
     status = effective_status(task)
     if status in (TaskStatus.NEW, TaskStatus.PROCESSING):
-        return json_response(200, {"info": _info(task.params["email"]), "data": NOT_YET})
+        return json_response(200, {"info": info(task.params["email"]), "data": NOT_YET})
     if status is not TaskStatus.COMPLETED or not task.files:
         raise _gone_or_expired(task, shown)
     return _file_response(task)
@@ -225,16 +219,6 @@ def _file_response(task: ExportTask) -> Response[str]:
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=text)
 
 
-def file_text(task: ExportTask, max_bytes: int | None = None) -> str | None:
-    """The JSON file as text (None when it is larger than `max_bytes`)."""
-    file = task.files[0]
-    if max_bytes is not None and file.bytes > max_bytes:
-        return None
-    body = aws.s3().get_object(Bucket=get_settings().exports_bucket, Key=file.key)["Body"].read()
-    data: bytes = gzip.decompress(body) if task.compression == "gzip" else body
-    return data.decode()
-
-
 # 400 for everything the caller got wrong (the only failure Copernica's PHP class knows).
 STATUS: dict[type[DomainError], int] = {
     DomainError: 400,
@@ -248,21 +232,10 @@ def copernica_error(error: DomainError) -> Response[str]:
     return json_response(status_of(error, STATUS), {"error": {"message": describe(error)}})
 
 
-def copernica_payload(task: ExportTask, event: str) -> dict[str, Any] | str:
-    """A report URL receives the JSON data itself: the file, byte for byte."""
-    if event == "export.completed" and task.files:
-        text = file_text(task)
-        assert text is not None
-        return text
-    reason = task.error.message if task.error else "the data could not be collected"
-    return {"info": _info(task.params.get("email", "")), "data": "Data not available", "error": reason}
-
-
 DIALECT = Dialect(
-    name=NAME,
+    name=COPERNICA,
     path_prefix=PREFIX,
     render_error=copernica_error,
     submit_routers=(submit_router,),
     status_routers=(status_router,),
-    payload=copernica_payload,
 )

@@ -1,15 +1,17 @@
-"""What a compatibility dialect is: one plain value per vendor, composed by the handlers.
+"""What a compatibility dialect is: plain values per vendor, composed by the handlers.
 
-A vendor module declares `DIALECT = Dialect(...)` and nothing else happens when it is
-imported: the API functions build their resolvers from the dialects they serve, the
-notifier is handed their payload builders, the worker their file layouts.
+A vendor declares what each function needs of it in a module of its own, so that a
+function imports only that: its HTTP side, `DIALECT = Dialect(...)` (the API functions
+build their resolvers from the dialects they serve), the files its clients read,
+`FILES = DialectFiles(...)` (handed to the worker), and its webhook body,
+`WEBHOOK = DialectWebhook(...)` (handed to the notifier). Nothing happens when one
+is imported.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from types import MappingProxyType
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -32,19 +34,32 @@ class Dialect:
     render_error: ErrorRenderer
     submit_routers: tuple[Router, ...] = ()  # served by SubmitFunction
     status_routers: tuple[Router, ...] = ()  # served by StatusFunction
-    payload: PayloadBuilder | None = None  # its webhook body; None: the canonical one
-    # The JSON files its clients read, by export type (a format asked for explicitly wins).
-    layouts: Mapping[ExportType, LayoutFactory] = field(default_factory=lambda: MappingProxyType({}))
 
     def owns(self, path: str) -> bool:
         return path.startswith(self.path_prefix)
 
 
-def payload_builders(dialects: Iterable[Dialect]) -> dict[str, PayloadBuilder]:
-    """`{dialect name: builder}` for the notifier, from the dialects that have their own."""
-    return {dialect.name: dialect.payload for dialect in dialects if dialect.payload is not None}
+@dataclass(frozen=True)
+class DialectFiles:
+    """The JSON files a dialect's clients read, by export type (a format asked for explicitly wins)."""
+
+    name: str  # the dialect's `task.dialect`
+    layouts: Mapping[ExportType, LayoutFactory]
 
 
-def dialect_layouts(dialects: Iterable[Dialect]) -> DialectLayouts:
+@dataclass(frozen=True)
+class DialectWebhook:
+    """The webhook body a dialect's clients expect instead of the canonical one."""
+
+    name: str  # the dialect's `task.dialect`
+    payload: PayloadBuilder
+
+
+def payload_builders(webhooks: Iterable[DialectWebhook]) -> dict[str, PayloadBuilder]:
+    """`{dialect name: builder}` for the notifier."""
+    return {webhook.name: webhook.payload for webhook in webhooks}
+
+
+def dialect_layouts(files: Iterable[DialectFiles]) -> DialectLayouts:
     """`{dialect name: {export type: layout}}` for the worker."""
-    return {dialect.name: dialect.layouts for dialect in dialects if dialect.layouts}
+    return {declared.name: declared.layouts for declared in files}

@@ -8,7 +8,7 @@ and `details`, as JSON or as the vendor's `<xmlrequest>` (pinpointe_wire.py).
   -> a `segment_contacts` export; its file is `{"status": "SUCCESS",
   "data": {"subscribers": [...], "count": N}}` (pinpointe_file.py).
 - `details.notify` is required: `email` or `webhook`. The webhook receives the job,
-  its status and the link to the JSON file (`pinpointe_payload`).
+  its status and the link to the JSON file (pinpointe_webhook.py).
 
 Answers at the top level, as the vendor's JSON interface and its clients have it (the
 seed's "response element" is the root of the XML answer): `{"status": "SUCCESS",
@@ -31,7 +31,8 @@ from pydantic import BaseModel, ValidationError
 from mailexports.auth import Authenticator
 from mailexports.dialects.common import check_notify, describe, submit
 from mailexports.dialects.dialect import Dialect
-from mailexports.dialects.pinpointe_file import PinpointeSubscribersDocument
+from mailexports.dialects.names import PINPOINTE
+from mailexports.dialects.pinpointe_webhook import METHOD_NAMES
 from mailexports.dialects.pinpointe_wire import Wire, body_bytes, failure, parse_body, success, wire_of
 from mailexports.errors import DomainError, Unauthorized, ValidationFailed, error_details
 from mailexports.exports.requests import (
@@ -41,12 +42,8 @@ from mailexports.exports.requests import (
     NotifyTarget,
     SegmentContactsParams,
 )
-from mailexports.exports.task import ExportTask
-from mailexports.exports.task_view import download_link
-from mailexports.marketing.records import iso_ms
 from mailexports.tenants.models import Tenant
 
-NAME = "pinpointe"
 PATH = "/pinpointe"
 # Every path under PATH too: clients are configured with the vendor's endpoint URL
 # (`.../apijson.php`, `.../xml.php`). Powertools matches a route as a regex on the real path.
@@ -221,13 +218,15 @@ def _segment_details(details: dict[str, Any]) -> SegmentContactsParams:
     )
 
 
-NEWSLETTERS = Method(
-    "Newsletters", "GetNewsletterContactDataSummaryAsync", ExportType.CAMPAIGN_ACTIVITY, _newsletter_details
-)
-SEGMENTS = Method("Segments", "GetSegmentSubscribersAsync", ExportType.SEGMENT_CONTACTS, _segment_details)
+def _method_for(export_type: ExportType, details: Callable[[dict[str, Any]], BaseModel]) -> Method:
+    name = METHOD_NAMES[export_type]  # the webhook names the job the same way
+    return Method(name.requesttype, name.requestmethod, export_type, details)
+
+
+NEWSLETTERS = _method_for(ExportType.CAMPAIGN_ACTIVITY, _newsletter_details)
+SEGMENTS = _method_for(ExportType.SEGMENT_CONTACTS, _segment_details)
 # requesttype (case-insensitive) -> the method it offers; the seed spells Segments `seg` too.
 _REQUEST_TYPES = {"newsletters": NEWSLETTERS, "segments": SEGMENTS, "seg": SEGMENTS}
-METHOD_OF = {NEWSLETTERS.export_type: NEWSLETTERS, SEGMENTS.export_type: SEGMENTS}
 # Where the core's field names are Pinpointe's.
 _NAMES = {"params.stat_id": "details.stat", "params.segment_ids": "details.segmentid"}
 
@@ -297,7 +296,7 @@ def pinpointe() -> Response[str]:
         params = method.details(details)
         notify = _notify(details)
         request = ExportRequest(type=method.export_type, params=params, notify=notify)
-        task = submit(event, tenant, request, dialect=NAME, names=_NAMES)
+        task = submit(event, tenant, request, dialect=PINPOINTE, names=_NAMES)
     except DomainError as error:
         return failure(error, wire)
     return success(task.task_uuid, wire)
@@ -308,36 +307,9 @@ def pinpointe_error(error: DomainError) -> Response[str]:
     return failure(error, Wire.JSON)
 
 
-# ---------------------------------------------------------------- the notification
-def pinpointe_payload(task: ExportTask, event: str) -> dict[str, Any]:
-    """What the webhook receives: the job, its outcome and the link to the JSON file
-    (one link per file when a very large export was split)."""
-    method = METHOD_OF.get(task.task_type)
-    job: dict[str, Any] = {
-        "jobid": task.task_uuid,
-        "requesttype": method.requesttype if method else task.task_type.value,
-        "requestmethod": method.requestmethod if method else task.task_type.value,
-    }
-    if event != "export.completed":
-        reason = task.error.message if task.error else "the job could not be completed"
-        return {"status": "ERROR", "errormessage": reason, "data": {**job, "status": "failed"}}
-    links = [link for i in range(len(task.files)) if (link := download_link(task, i))]
-    data = {
-        **job,
-        "status": "completed",
-        "count": task.progress.records,
-        "url": links[0] if links else None,
-        "urls": links,
-        "expires": iso_ms(task.expires_at) if task.expires_at else None,
-    }
-    return {"status": "SUCCESS", "data": data}
-
-
 DIALECT = Dialect(
-    name=NAME,
+    name=PINPOINTE,
     path_prefix=PATH,
     render_error=pinpointe_error,
     submit_routers=(submit_router,),
-    payload=pinpointe_payload,
-    layouts={ExportType.SEGMENT_CONTACTS: PinpointeSubscribersDocument},
 )

@@ -1,10 +1,13 @@
 """Pinpointe's segment file: the shape its clients read the GetSegmentSubscribersAsync
-result in (a layout, exports/layouts.py, that Pinpointe's DIALECT gives the worker)."""
+result in (a layout, exports/layouts.py, that Pinpointe's FILES give the worker)."""
 
 from __future__ import annotations
 
+from mailexports.dialects.dialect import DialectFiles
+from mailexports.dialects.names import PINPOINTE
 from mailexports.exports.exporters.base import Row
 from mailexports.exports.layouts import dumps
+from mailexports.exports.requests import ExportType
 from mailexports.exports.task import ExportTask
 
 
@@ -24,3 +27,6 @@ class PinpointeSubscribersDocument:
 
     def tail(self, count: int, last_group: int | None) -> bytes:
         return b'],"count":' + str(count).encode() + b"}}"
+
+
+FILES = DialectFiles(name=PINPOINTE, layouts={ExportType.SEGMENT_CONTACTS: PinpointeSubscribersDocument})

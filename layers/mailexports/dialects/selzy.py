@@ -8,7 +8,8 @@ authenticated by the `api_key` parameter.
 - getTaskResult: `task_uuid` -> `{"result": {"task_uuid", "task_type", "status"}}`,
   plus `file_to_download` (a freshly signed URL) once completed.
 - `notify_url` receives exactly that completed getTaskResult JSON, its link being the
-  long-lived download link (a webhook may be retried, and read, hours later).
+  long-lived download link (a webhook may be retried, and read, hours later;
+  selzy_webhook.py).
 
 Errors are Selzy's `{"error": "<message>", "code": "<code>"}` in-band with HTTP 200, as
 the vendor answers them: UniSender-family clients read `error`/`code` from the body and
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -39,7 +39,8 @@ from mailexports.dialects.common import (
     task_id,
 )
 from mailexports.dialects.dialect import Dialect
-from mailexports.dialects.selzy_file import SelzyDeliveryReport
+from mailexports.dialects.names import SELZY
+from mailexports.dialects.selzy_webhook import task_result
 from mailexports.errors import (
     DomainError,
     NotFound,
@@ -49,11 +50,9 @@ from mailexports.errors import (
     ValidationFailed,
 )
 from mailexports.exports.requests import CampaignDeliveryParams, ExportRequest, ExportType, NotifyTarget
-from mailexports.exports.task import ExportTask, TaskStatus
 from mailexports.exports.task_store import DynamoTaskStore
-from mailexports.exports.task_view import download_link, effective_status, presigned_url
+from mailexports.exports.task_view import effective_status
 
-NAME = "selzy"
 PREFIX = "/selzy/"
 DELIVERY_STATS = "/selzy/<lang>/api/async/getCampaignDeliveryStats"
 TASK_RESULT = "/selzy/<lang>/api/async/getTaskResult"
@@ -62,8 +61,6 @@ OTHER_METHOD = "/selzy/<lang>/api/<method>"
 submit_router = Router()
 status_router = Router()
 
-# getTaskResult's task_type is the name of the method that prepared the task.
-TASK_TYPES = {ExportType.CAMPAIGN_DELIVERY: "getCampaignDeliveryStats"}
 _NAMES = {"params.campaign_id": "campaign_id", "params.field_ids": "field_ids"}
 _LANG = re.compile(r"[A-Za-z]{2}")
 _CHANGED_SINCE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[ T](\d{1,2}): ?(\d{2}): ?(\d{2}))?$")
@@ -141,26 +138,10 @@ def get_campaign_delivery_stats(lang: str) -> Response[str]:
     params = request_params(event)
     tenant = authenticate(last(params, "api_key"), "api_key")
     request = parse_delivery_stats(params)
-    task = submit(event, tenant, request, dialect=NAME, names=_NAMES)
+    task = submit(event, tenant, request, dialect=SELZY, names=_NAMES)
     return json_response(
         200, {"result": {"task_uuid": task.task_uuid, "status": effective_status(task).value}}
     )
-
-
-def task_result(task: ExportTask, *, long_lived_link: bool = False) -> dict[str, Any]:
-    """getTaskResult's `result`: file_to_download only once completed."""
-    status = effective_status(task)
-    result: dict[str, Any] = {
-        "task_uuid": task.task_uuid,
-        "task_type": TASK_TYPES.get(task.task_type, task.task_type.value),
-        "status": status.value,
-    }
-    if status is TaskStatus.COMPLETED and task.files:
-        link = download_link(task, 0) if long_lived_link else None
-        result["file_to_download"] = link or presigned_url(task.files[0])
-    if task.error is not None and status is TaskStatus.FAILED:
-        result["error"] = task.error.message
-    return result
 
 
 @status_router.route(TASK_RESULT, method=["GET", "POST"])
@@ -219,17 +200,10 @@ def selzy_error(error: DomainError) -> Response[str]:
     return json_response(status_of(error, STATUS), {"error": describe(error), "code": error_code(error)})
 
 
-def selzy_payload(task: ExportTask, event: str) -> dict[str, Any]:
-    """The notify_url receives the getTaskResult answer of the finished task."""
-    return {"result": task_result(task, long_lived_link=True)}
-
-
 DIALECT = Dialect(
-    name=NAME,
+    name=SELZY,
     path_prefix=PREFIX,
     render_error=selzy_error,
     submit_routers=(submit_router,),
     status_routers=(status_router,),
-    payload=selzy_payload,
-    layouts={ExportType.CAMPAIGN_DELIVERY: SelzyDeliveryReport},
 )

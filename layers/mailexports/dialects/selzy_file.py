@@ -1,10 +1,13 @@
 """Selzy's delivery report: the shape its clients read getCampaignDeliveryStats in (a
-layout, exports/layouts.py, that Selzy's DIALECT gives the worker)."""
+layout, exports/layouts.py, that Selzy's FILES give the worker)."""
 
 from __future__ import annotations
 
+from mailexports.dialects.dialect import DialectFiles
+from mailexports.dialects.names import SELZY
 from mailexports.exports.exporters.base import Row
 from mailexports.exports.layouts import dumps
+from mailexports.exports.requests import ExportType
 from mailexports.exports.task import ExportTask
 
 # Selzy's `send_result` for each of our delivery statuses (the vendor's checkEmail status
@@ -51,3 +54,6 @@ class SelzyDeliveryReport:
 
     def tail(self, count: int, last_group: int | None) -> bytes:
         return b"]}}"
+
+
+FILES = DialectFiles(name=SELZY, layouts={ExportType.CAMPAIGN_DELIVERY: SelzyDeliveryReport})

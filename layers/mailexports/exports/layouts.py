@@ -14,7 +14,7 @@ from mailexports.exports.csv_layout import csv_layout
 from mailexports.exports.exporters.base import Row
 from mailexports.exports.requests import ExportType
 from mailexports.exports.task import ExportTask
-from mailexports.marketing.records import iso_ms
+from mailexports.marketing.vocabulary import iso_ms
 
 
 def _compact_encoder() -> Callable[[Any], str]:

@@ -10,7 +10,7 @@ from mailexports.config import get_settings
 from mailexports.exports import download_tokens
 from mailexports.exports.lifecycle import status_at
 from mailexports.exports.task import ExportFile, ExportTask, TaskStatus
-from mailexports.marketing.records import iso_ms
+from mailexports.marketing.vocabulary import iso_ms
 
 
 def effective_status(task: ExportTask, at: datetime | None = None) -> TaskStatus:

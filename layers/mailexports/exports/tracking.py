@@ -15,9 +15,9 @@ from datetime import datetime
 from mailexports import opaque
 from mailexports.errors import NotFound, ValidationFailed
 from mailexports.marketing.reader import MarketingReader
-from mailexports.marketing.records import iso_ms
 from mailexports.marketing.tracking_listing import MAX_LIMIT
 from mailexports.marketing.views import TrackingPage
+from mailexports.marketing.vocabulary import iso_ms
 
 __all__ = ["ACTIVITIES", "MAX_LIMIT", "decode_position", "encode_position", "tracking_page"]
 

@@ -23,7 +23,8 @@ from mailexports.ingest.ses_messages import (
     describe,
     parse_body,
 )
-from mailexports.marketing.records import EventRecord, EventType, iso_ms
+from mailexports.marketing.records import EventRecord
+from mailexports.marketing.vocabulary import EventType, iso_ms
 
 __all__ = [
     "MalformedSesEvent",

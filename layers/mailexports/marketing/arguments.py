@@ -14,7 +14,7 @@ from typing import Final
 from mailexports.emails import email_problem
 from mailexports.errors import ValidationFailed
 from mailexports.marketing.keys import SHARDS
-from mailexports.marketing.records import EventType, iso_ms
+from mailexports.marketing.vocabulary import EventType, iso_ms
 
 ENGAGEMENT: Final = frozenset({EventType.OPEN.value, EventType.CLICK.value})
 

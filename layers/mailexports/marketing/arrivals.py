@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Final
 from mailexports.marketing import codec, keys
 from mailexports.marketing.batches import BATCH_GET_KEYS, batch_get
 from mailexports.marketing.codec import Item
-from mailexports.marketing.records import EventType, iso_ms
+from mailexports.marketing.vocabulary import EventType, iso_ms
 from mailexports.marketing.writes import gives_up
 
 if TYPE_CHECKING:

@@ -14,9 +14,9 @@ from mailexports.marketing import arguments, codec, keys
 from mailexports.marketing.arguments import ENGAGEMENT
 from mailexports.marketing.arrivals import ArrivalWindow
 from mailexports.marketing.codec import WireItem
-from mailexports.marketing.records import EventType
 from mailexports.marketing.shards import ShardReader, with_pk
 from mailexports.marketing.views import Click, ContactActivity, Open
+from mailexports.marketing.vocabulary import EventType
 
 
 class _EventRow(NamedTuple):

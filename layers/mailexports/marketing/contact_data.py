@@ -12,9 +12,9 @@ from mailexports import aws
 from mailexports.config import get_settings
 from mailexports.marketing import arguments, codec, keys
 from mailexports.marketing.codec import WireItem
-from mailexports.marketing.records import EventType
 from mailexports.marketing.shards import ShardReader
 from mailexports.marketing.views import ContactData, EmailEvent, Message, SurveyResponse
+from mailexports.marketing.vocabulary import EventType
 
 _MIMES_IN_FLIGHT: Final = 8  # S3 bodies fetched ahead of the consumer
 

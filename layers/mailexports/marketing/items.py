@@ -16,15 +16,14 @@ from mailexports.marketing.records import (
     CampaignRecord,
     ContactRecord,
     EventRecord,
-    EventType,
     FieldRecord,
     ImportRecord,
     MessageRecord,
     SendRecord,
     SurveyResponseRecord,
     TagRecord,
-    iso_ms,
 )
+from mailexports.marketing.vocabulary import EventType, iso_ms
 
 # Sort keys of single-item partitions that keys.py names only in its table.
 MESSAGE_SK: Final = "MSG"

@@ -29,7 +29,7 @@ from __future__ import annotations
 import zlib
 from datetime import datetime
 
-from mailexports.marketing.records import iso_ms
+from mailexports.marketing.vocabulary import iso_ms
 
 # Partitions per send, campaign-recipient set and segment. Changing it needs a re-import.
 SHARDS = 16

@@ -7,8 +7,7 @@ writes it and the SES ingest produces `EventRecord`s.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from enum import StrEnum
+from datetime import UTC
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -21,7 +20,11 @@ from pydantic import (
     TypeAdapter,
 )
 
-from mailexports.emails import normalized_email
+# The plain values are the format's too; they live apart so that code which only reads
+# or writes them does not build these models.
+from mailexports.marketing.vocabulary import ContactStatus as ContactStatus
+from mailexports.marketing.vocabulary import Email as Email
+from mailexports.marketing.vocabulary import EventType as EventType
 
 # `#` separates the parts of the store's keys, so an id may not contain it.
 Id = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[^#]+$")]
@@ -29,35 +32,10 @@ Id = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[^#]+$")]
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(lambda v: v.astimezone(UTC))]
 # Byte-exact text: records strip whitespace elsewhere, but a MIME message ends in CRLF.
 RawText = Annotated[str, StringConstraints(strip_whitespace=False)]
-Email = Annotated[str, Field(min_length=3, max_length=320), AfterValidator(normalized_email)]
 
 
 class _Record(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
-
-
-def iso_ms(value: datetime) -> str:
-    """The one timestamp spelling the store and the files use: `2025-03-01T10:11:12.345Z`."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
-
-
-class ContactStatus(StrEnum):
-    ACTIVE = "active"
-    INACTIVE = "inactive"
-    BOUNCED = "bounced"
-    UNSUBSCRIBED = "unsubscribed"
-
-
-class EventType(StrEnum):
-    SEND = "send"
-    DELIVERY = "delivery"
-    OPEN = "open"
-    CLICK = "click"
-    SOFT_BOUNCE = "soft_bounce"
-    HARD_BOUNCE = "hard_bounce"
-    COMPLAINT = "complaint"
-    UNSUBSCRIBE = "unsubscribe"
-    REJECT = "reject"
 
 
 # A recipient's delivery status for a campaign is the latest of these events.

@@ -13,9 +13,9 @@ from mailexports.errors import ValidationFailed
 from mailexports.marketing import arguments, codec, keys
 from mailexports.marketing.codec import WireItem
 from mailexports.marketing.profiles import with_profiles
-from mailexports.marketing.records import ContactStatus
 from mailexports.marketing.shards import ShardReader, with_pk
 from mailexports.marketing.views import ContactView
+from mailexports.marketing.vocabulary import ContactStatus
 from mailexports.observability import logger
 
 _MEMBERS_BUFFERED: Final = 32_000  # segment members per page, summed over the partitions read

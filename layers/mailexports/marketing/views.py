@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer
 
-from mailexports.marketing.records import iso_ms
+from mailexports.marketing.vocabulary import iso_ms
 
 Timestamp = Annotated[AwareDatetime, PlainSerializer(iso_ms, return_type=str, when_used="json")]
 

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -15,7 +15,9 @@ from mailexports.errors import UnknownSend, UnstorableRecord, WriteFailed
 from mailexports.marketing import codec
 from mailexports.marketing.batches import BatchIncomplete
 from mailexports.marketing.codec import MAX_ITEM_BYTES, Item, serialize_item
-from mailexports.marketing.records import EventRecord
+
+if TYPE_CHECKING:  # the readers share these helpers and never build the import models
+    from mailexports.marketing.records import EventRecord
 
 __all__ = ["Chunk", "UnknownSend", "UnstorableRecord", "WriteFailed", "WriteStats", "gives_up"]
 

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from mailexports.exports.requests import ExportType
 from mailexports.exports.task import ExportTask
 from mailexports.exports.task_view import destination_url, download_link, task_view
-from mailexports.marketing.records import iso_ms
+from mailexports.marketing.vocabulary import iso_ms
 from mailexports.observability import logger
 
 Event = Literal["export.completed", "export.failed"]

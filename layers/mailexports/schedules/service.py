@@ -10,7 +10,7 @@ from typing import Any
 from mailexports.errors import ValidationFailed
 from mailexports.exports.requests import ExportRequest
 from mailexports.exports.submit import ExportSubmitter
-from mailexports.marketing.records import iso_ms
+from mailexports.marketing.vocabulary import iso_ms
 from mailexports.schedules.expressions import next_run
 from mailexports.schedules.models import Schedule, SchedulePatch
 from mailexports.schedules.store import DynamoScheduleStore, now

@@ -25,7 +25,7 @@ from tests.unit.dialects.support import (
 
 from mailexports.config import Settings
 from mailexports.dialects import copernica
-from mailexports.dialects.copernica import DIALECT
+from mailexports.dialects.copernica_webhook import WEBHOOK
 from mailexports.dialects.dialect import payload_builders
 from mailexports.exports.task import TaskError, TaskStatus
 from mailexports.exports.task_store import DynamoTaskStore
@@ -38,7 +38,7 @@ pytestmark = pytest.mark.usefixtures("public_dns")
 
 HOOK = "https://hooks.example.com/copernica"
 
-PAYLOADS = payload_builders([DIALECT])  # what the notify handler hands the notifier
+PAYLOADS = payload_builders([WEBHOOK])  # what the notify handler hands the notifier
 
 
 def post(

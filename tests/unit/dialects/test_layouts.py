@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from mailexports.dialects import pinpointe, selzy
+from mailexports.dialects import pinpointe_file, selzy_file
 from mailexports.dialects.dialect import dialect_layouts
 from mailexports.dialects.pinpointe_file import PinpointeSubscribersDocument
 from mailexports.dialects.selzy_file import SELZY_SEND_RESULTS, SelzyDeliveryReport
@@ -48,7 +48,7 @@ def task(task_type: ExportType, dialect: str | None, fmt: str = "json") -> Expor
 def test_layout_for_a_dialects_task(
     task_type: ExportType, dialect: str | None, fmt: str, layout: type
 ) -> None:
-    layouts = dialect_layouts((pinpointe.DIALECT, selzy.DIALECT))  # as the worker's handler has them
+    layouts = dialect_layouts((pinpointe_file.FILES, selzy_file.FILES))  # as the worker's handler has them
     assert isinstance(layout_for(task(task_type, dialect, fmt), None, layouts), layout)
 
 

@@ -29,7 +29,7 @@ from tests.unit.dialects.support import (
 
 from mailexports.config import Settings
 from mailexports.dialects.dialect import payload_builders
-from mailexports.dialects.pinpointe import DIALECT
+from mailexports.dialects.pinpointe_webhook import WEBHOOK
 from mailexports.dialects.pinpointe_wire import LOGIN_FAILED
 from mailexports.exports.task import TaskError, TaskStatus
 from mailexports.exports.task_store import DynamoTaskStore
@@ -43,7 +43,7 @@ pytestmark = pytest.mark.usefixtures("public_dns")
 
 HOOK = "https://hooks.example.com/pinpointe"
 
-PAYLOADS = payload_builders([DIALECT])  # what the notify handler hands the notifier
+PAYLOADS = payload_builders([WEBHOOK])  # what the notify handler hands the notifier
 
 
 def newsletter_request(tenant: CreatedTenant, stat: str, start: str, end: str) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from tests.unit.dialects.support import (
 
 from mailexports.config import Settings
 from mailexports.dialects.dialect import payload_builders
-from mailexports.dialects.selzy import DIALECT
+from mailexports.dialects.selzy_webhook import WEBHOOK
 from mailexports.exports.task_store import DynamoTaskStore
 from mailexports.marketing.records import parse_line
 from mailexports.marketing.writer import MarketingWriter
@@ -37,7 +37,7 @@ STATS = "/selzy/en/api/async/getCampaignDeliveryStats"
 RESULT = "/selzy/en/api/async/getTaskResult"
 HOOK = "https://hooks.example.com/selzy"
 
-PAYLOADS = payload_builders([DIALECT])  # what the notify handler hands the notifier
+PAYLOADS = payload_builders([WEBHOOK])  # what the notify handler hands the notifier
 
 
 def request(handlers: dict[str, ModuleType], method: str, path: str, params: list[tuple[str, str]]) -> Answer:

@@ -173,6 +173,8 @@ def test_a_destination_that_cannot_be_written_is_a_422_naming_the_field(
         ({"prefix": "/absolute/"}, "destination.prefix"),
         ({"prefix": "a/../b/"}, "destination.prefix"),
         ({"role_arn": "arn:aws:iam::123:role/x"}, "destination.role_arn"),
+        # IAM names are ASCII (its `[\w+=,.@-]`), as JSON Schema readers take the documented pattern.
+        ({"role_arn": "arn:aws:iam::123456789012:role/mailexports-destination-café"}, "destination.role_arn"),
         ({"type": "gcs"}, "destination.type"),
     ],
 )

@@ -33,8 +33,8 @@ from mailexports.marketing.records import (
     MessageRecord,
     SendRecord,
     SurveyResponseRecord,
-    iso_ms,
 )
+from mailexports.marketing.vocabulary import iso_ms
 from mailexports.marketing.writer import MarketingWriter
 
 TENANT = "tenant-a"

@@ -12,8 +12,8 @@ from mailexports.exports.requests import CampaignDeliveryParams
 from mailexports.exports.task import ExportTask
 from mailexports.marketing import keys
 from mailexports.marketing.reader import MarketingReader
-from mailexports.marketing.records import iso_ms
 from mailexports.marketing.views import RecipientStatus
+from mailexports.marketing.vocabulary import iso_ms
 
 
 def _cursor(changed_at: datetime, contact_id: str) -> str:
