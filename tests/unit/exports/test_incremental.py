@@ -33,7 +33,8 @@ from mailexports.exports.task_store import DynamoTaskStore
 from mailexports.exports.task_view import task_view
 from mailexports.exports.worker import ExportWorker, message_body
 from mailexports.marketing import arrivals
-from mailexports.marketing.records import CampaignRecord, EventRecord, EventType, SendRecord, iso_ms
+from mailexports.marketing.records import CampaignRecord, EventRecord, SendRecord
+from mailexports.marketing.vocabulary import EventType, iso_ms
 from mailexports.marketing.writer import MarketingWriter
 from mailexports.tenants.models import Tenant
 from mailexports.tenants.store import DynamoTenantStore
