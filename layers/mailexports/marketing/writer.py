@@ -74,6 +74,8 @@ __all__ = [
 
 # Records handled together: contacts read, events collapsed and requests issued per chunk.
 CHUNK_RECORDS: Final = 2000
+# Requests in flight at once: each mostly waits on DynamoDB's latency, which threads overlap.
+WRITER_THREADS: Final = 8
 
 _T = TypeVar("_T")
 
@@ -87,7 +89,7 @@ class MarketingWriter:
         *,
         table_name: str | None = None,
         data_bucket: str | None = None,
-        max_workers: int = 8,
+        max_workers: int = WRITER_THREADS,
         chunk_records: int = CHUNK_RECORDS,
         max_attempts: int = 15,
         clock: arrivals.Clock | None = None,
