@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from botocore.awsrequest import AWSResponse
+from botocore.compat import HTTPHeaders
 
 from mailexports import aws
 
@@ -79,7 +80,7 @@ class StandIn:
         client.meta.events.unregister("before-send", self._answer)
 
     def _answer(self, request: Any, event_name: str, **_: Any) -> AWSResponse:
-        _, service, operation = event_name.split(".")
+        service, operation = event_name.split(".")[1:]
         if (service, operation) == ("s3", "PutObject"):
             answer, headers = b"", {"ETag": '"stand-in"'}
         elif service == "dynamodb":
@@ -90,7 +91,8 @@ class StandIn:
         with self._lock:
             self.requests[operation] += 1
         time.sleep(self.latency_s[operation])
-        return AWSResponse(request.url, 200, {"x-amzn-RequestId": "stand-in", **headers}, _Body(answer))
+        headers["x-amzn-RequestId"] = "stand-in"
+        return AWSResponse(request.url, 200, HTTPHeaders.from_dict(headers), _Body(answer))
 
     def _dynamodb(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         if operation == "BatchWriteItem":

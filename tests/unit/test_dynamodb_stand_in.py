@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -65,7 +66,7 @@ def test_a_request_it_cannot_answer_fails_instead_of_leaving_the_process() -> No
 
 def test_each_request_waits_its_operations_latency(monkeypatch: pytest.MonkeyPatch) -> None:
     waits: list[float] = []
-    monkeypatch.setattr(dynamodb_stand_in.time, "sleep", waits.append)
+    monkeypatch.setattr(time, "sleep", waits.append)
     with stand_in() as standing:
         aws.dynamodb().get_item(TableName="marketing", Key={"pk": {"S": "p"}, "sk": {"S": "s"}})
         aws.dynamodb().batch_write_item(
