@@ -88,13 +88,9 @@ def main() -> None:
     os.environ.pop("AWS_PROFILE", None)
     try:
         with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "dataset.ndjson"
-            with path.open("w") as out:
-                lines = write_dataset(OPTIONS, out)
+            path, lines, wire = _dataset(Path(folder))
             print(f"dataset: {lines:,} lines, {path.stat().st_size / 1e6:.1f} MB ({OPTIONS})")
             _check_speed(path, lines)
-            records = [parse_line(raw) for raw in path.read_bytes().splitlines() if raw.strip()]
-            wire = [serialize_item(item)[0] for item in _written_items(records)]
             _against_dynamodb_latency(path, wire)
             _against_moto(path, wire)
     finally:
@@ -102,6 +98,15 @@ def main() -> None:
         os.environ.update(saved)
         aws.reset_clients()
         get_settings.cache_clear()
+
+
+def _dataset(folder: Path) -> tuple[Path, int, list[dict[str, Any]]]:
+    """The generated file, its line count, and the raw baseline's items (serialized)."""
+    path = folder / "dataset.ndjson"
+    with path.open("w") as out:
+        lines = write_dataset(OPTIONS, out)
+    records = [parse_line(raw) for raw in path.read_bytes().splitlines() if raw.strip()]
+    return path, lines, [serialize_item(item)[0] for item in _written_items(records)]
 
 
 def _check_speed(path: Path, lines: int) -> None:
@@ -263,11 +268,7 @@ def thread_sweep(threads: list[int], latency_scale: float) -> None:
     """The writer's thread count against DynamoDB's latency, for choosing `WRITER_THREADS`."""
     os.environ.update(_ENV)
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "dataset.ndjson"
-        with path.open("w") as out:
-            write_dataset(OPTIONS, out)
-        records = [parse_line(raw) for raw in path.read_bytes().splitlines() if raw.strip()]
-        wire = [serialize_item(item)[0] for item in _written_items(records)]
+        path, _, wire = _dataset(Path(folder))
         for count in threads:
             _against_dynamodb_latency(path, wire, threads=count, latency_scale=latency_scale)
 
