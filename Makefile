@@ -92,8 +92,8 @@ openapi: install ## Write docs/openapi.json, the OpenAPI document of the canonic
 	$(BIN)/python -m mailexports_dev.write_openapi docs/openapi.json
 
 .PHONY: build
-build: install ## sam build (no container)
-	$(BIN)/sam build
+build: install ## sam build (no container; the layer is compiled to bytecode, see layers/Makefile)
+	LAYER_PYTHON="$$($(BIN)/python -c 'import sys; print(sys._base_executable)')" $(BIN)/sam build
 
 .PHONY: bench
 bench: install ## Run the benchmarks and print their figures

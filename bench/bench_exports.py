@@ -26,12 +26,14 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+from bench.import_timing import IMPORT_RATIO, handler_import_code, handlers, import_seconds
+
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = {
     "memory_ratio": 1.1,  # 1M-record peak / 100k-record peak, at most
     "vs_json": 0.9,  # exporter throughput / json.dumps throughput, at least
     "records_per_s": 100_000,  # exporter throughput, at least
-    "import_ratio": 1.3,  # handler import / bare boto3 import, at most
+    "import_ratio": IMPORT_RATIO,  # handler import / bare boto3 import, at most
 }
 
 
@@ -333,42 +335,14 @@ def bench_on_store() -> None:
 
 
 # ---------------------------------------------------------------- import time
-def _import_seconds(code: str, runs: int = 7) -> float:
-    env = {
-        **os.environ,
-        "TASKS_TABLE": "t",
-        "LIMITS_TABLE": "t",
-        "TENANTS_TABLE": "t",
-        "MARKETING_TABLE": "t",
-        "EXPORTS_BUCKET": "b",
-        "DATA_BUCKET": "b",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
-    # CPU time of the importing process: on a shared machine wall time mostly measures the neighbours.
-    script = f"import time; t = time.process_time(); {code}; print(time.process_time() - t)"
-    samples = [
-        float(
-            subprocess.run(
-                [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT, env=env
-            ).stdout
-        )
-        for _ in range(runs)
-    ]
-    return statistics.median(samples)
-
-
 def bench_imports(pairs: int = 7) -> None:
     """Each handler's import against a bare `import boto3`, measured in interleaved pairs of
     fresh processes (boto3, handler, boto3, handler, ...): the median of the per-pair ratios
     cancels the slow drift of a shared machine's load."""
     print(f"import CPU time, median of {pairs} interleaved pairs of fresh processes:")
-    for handler in sorted(p.parent.name for p in (ROOT / "functions").glob("*/app.py")):
-        path = ROOT / "functions" / handler / "app.py"
-        code = (
-            "import importlib.util as u; "
-            f"s = u.spec_from_file_location('h', {str(path)!r}); m = u.module_from_spec(s); s.loader.exec_module(m)"
-        )
-        samples = [(_import_seconds("import boto3", 1), _import_seconds(code, 1)) for _ in range(pairs)]
+    for handler in handlers():
+        code = handler_import_code(handler)
+        samples = [(import_seconds("import boto3", 1), import_seconds(code, 1)) for _ in range(pairs)]
         ratio = statistics.median(h / b for b, h in samples)
         base = statistics.median(b for b, _ in samples)
         seconds = statistics.median(h for _, h in samples)
