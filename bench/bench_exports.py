@@ -150,6 +150,7 @@ def export_in_memory(records: int, *, fmt: str = "json", compression: str = "non
 def run_worker(task: Any) -> tuple[float, Any, int]:
     """The real worker on `task`, with S3, the task store, the notification hand-off and the
     running slots as stand-ins that cost nothing: (CPU seconds, the finished task, bytes stored)."""
+    from bench.fanout_run import _MemorySlices  # here: fanout_run builds on this module
     from mailexports.exports import worker
 
     s3, store = _CountingS3(), _MemoryStore(task)
@@ -159,7 +160,9 @@ def run_worker(task: Any) -> tuple[float, Any, int]:
         mock.patch("mailexports.exports.lifecycle.TenantQueue", _FreeSlots),
     ):
         started = time.process_time()
-        worker.ExportWorker(store=store).handle(json.dumps({"task_uuid": task.task_uuid}))  # type: ignore[arg-type]
+        worker.ExportWorker(store=store, slices=_MemorySlices(store)).handle(
+            json.dumps({"task_uuid": task.task_uuid})
+        )  # type: ignore[arg-type]
         elapsed = time.process_time() - started
     assert store.task.status == "completed", store.task.status
     return elapsed, store.task, s3.stored
