@@ -103,13 +103,14 @@ class ExportWorker:
         task = self._lifecycle.claim(message.task_uuid, message.lease)
         if task is None:
             return None
+        job = TaskJob(task, self._lifecycle, self._settings)
         try:
             if self._fanout.takes(task):
                 return None
-        except DomainError as error:
-            TaskJob(task, self._lifecycle, self._settings).fail(error.code, error.message)
+        except DomainError as error:  # the size probe found the export invalid (e.g. a vanished send)
+            job.fail(error.code, error.message)
             return None
-        return TaskJob(task, self._lifecycle, self._settings)
+        return job
 
     # ------------------------------------------------------------------ the export
     def _run(self, job: Job, remaining_ms: Callable[[], int]) -> None:
