@@ -20,6 +20,7 @@ from tests.unit.ingest.test_ingest_handler import (
     STAT,
     TENANT,
     FakeLambdaContext,
+    create_shop_tenant,
     load_ingest_app,
     sample,
 )
@@ -36,8 +37,6 @@ from mailexports.marketing import arrivals
 from mailexports.marketing.records import CampaignRecord, EventRecord, SendRecord
 from mailexports.marketing.vocabulary import EventType, iso_ms
 from mailexports.marketing.writer import MarketingWriter
-from mailexports.tenants.models import Tenant
-from mailexports.tenants.store import DynamoTenantStore
 
 LAG = 60
 OLD = datetime(2025, 3, 1, 10, tzinfo=UTC)  # every event's `at`: arrival, not event time, orders
@@ -64,16 +63,7 @@ class Clock:
 def clock(aws_stack: Settings, monkeypatch: pytest.MonkeyPatch) -> Clock:
     monkeypatch.setenv("WATERMARK_LAG_SECONDS", str(LAG))
     get_settings.cache_clear()
-    DynamoTenantStore().create(
-        Tenant(
-            tenant_id=TENANT,
-            name="shop",
-            username="ops@shop.example.com",
-            webhook_secret="whsec_" + "A" * 32,
-            created_at=datetime(2025, 1, 1, tzinfo=UTC),
-        ),
-        api_key_hash="0" * 64,
-    )
+    create_shop_tenant()
     fake = Clock()
     monkeypatch.setattr(arrivals, "utc_now", fake.writer)  # loads and the SES ingest alike
     MarketingWriter(TENANT).write(

@@ -68,9 +68,8 @@ def failures(response: dict[str, Any]) -> set[str]:
     return {failure["itemIdentifier"] for failure in response["batchItemFailures"]}
 
 
-@pytest.fixture
-def shop(aws_stack: Settings) -> Settings:
-    """The samples' tenant, its campaign, send 981 and contacts, written as an import would."""
+def create_shop_tenant() -> None:
+    """The samples' tenant (the SES samples' mx-tenant tag), as `tenant create` stores it."""
     DynamoTenantStore().create(
         Tenant(
             tenant_id=TENANT,
@@ -81,6 +80,12 @@ def shop(aws_stack: Settings) -> Settings:
         ),
         api_key_hash="0" * 64,
     )
+
+
+@pytest.fixture
+def shop(aws_stack: Settings) -> Settings:
+    """The samples' tenant, its campaign, send 981 and contacts, written as an import would."""
+    create_shop_tenant()
     contacts = {ANN: "abc@example.com", BOUNCED: "no-such-user@example.net"}
     contacts |= {REJECTED: "carol@example.org", FULL: "dave@example.org"}
     MarketingWriter(TENANT).write(
