@@ -29,10 +29,15 @@ def bucket_key(tenant_id: str) -> str:
     return f"rate#{tenant_id}"
 
 
+def wall_clock() -> float:
+    """The buckets' clock (seconds); the dialect tests freeze it to read an exact Retry-After."""
+    return time.time()
+
+
 class SubmitRate:
-    def __init__(self, settings: Settings | None = None, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, settings: Settings | None = None, clock: Callable[[], float] | None = None) -> None:
         self._settings = settings or get_settings()
-        self._clock = clock
+        self._clock = clock or wall_clock
         self._table = aws.dynamodb_resource().Table(self._settings.limits_table)
 
     def take(self, tenant_id: str) -> None:

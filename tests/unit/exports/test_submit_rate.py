@@ -13,6 +13,7 @@ from tests.unit.test_export_flow import header
 
 from mailexports.config import Settings, get_settings
 from mailexports.errors import RateLimited
+from mailexports.exports import submit_rate
 from mailexports.exports.submit_rate import SubmitRate
 from mailexports.marketing.records import parse_line
 from mailexports.marketing.writer import MarketingWriter
@@ -75,7 +76,7 @@ def test_a_submit_over_the_rate_is_429_with_retry_after_and_writes_no_task(
 ) -> None:
     # The handler's bucket reads the wall clock; frozen here, so a slow machine refills nothing
     # between the submits and the wait is exactly 1 token / 0.5 per second.
-    monkeypatch.setattr(SubmitRate.__init__, "__defaults__", (None, lambda: 1_000.0))
+    monkeypatch.setattr(submit_rate, "wall_clock", lambda: 1_000.0)
     MarketingWriter(tenant.tenant_id).write(
         [parse_line('{"kind":"send","stat_id":"981","campaign_id":"c-1","sent_at":"2025-01-01T09:00:00Z"}')]
     )
