@@ -2,7 +2,7 @@
 and what they cost, from the hot path's CPU cost measured here and AWS's published limits.
 
 Measured on this machine: the CPU seconds per record of the worker's whole hot path,
-run by the real code: DynamoDB Query pages as HTTP JSON bodies (1 MB each, 16 shards),
+run by the real code: DynamoDB Query pages as HTTP JSON bodies (1 MB each, keys.SHARDS shards),
 parsed by botocore's own JSON parser for Query, decoded by our codec, the shards merged,
 each contact's record serialized by the real worker and, for gzip, compressed. Only S3
 and the task store are stand-ins (they cost no CPU here; their limits are in the model).
@@ -10,7 +10,7 @@ and the task store are stand-ins (they cost no CPU here; their limits are in the
 Every other input is a named constant with its source, printed beside the result, so a
 reader can check the arithmetic. Python uses one core per worker, so a worker is
 CPU-bound at 1 vCPU (1,769 MB of Lambda memory); more workers means fan-out: the export
-worked in slices of the 16 shards by parallel invocations (exports/fanout.py), which the
+worked in slices of the shards by parallel invocations (exports/fanout.py), which the
 model's N-worker figures assume. Beside the model, the speedup of 2 worker processes
 over 1 is measured here, on a 2-slice export (fanout_run.py).
 """
@@ -28,9 +28,9 @@ from botocore.awsrequest import AWSResponse
 
 from bench.bench_exports import _verdict, run_worker
 from bench.fanout_run import SLICES, machine_ratio, speedup
+from mailexports.marketing.keys import SHARDS
 
 EVENTS = 120_000  # opens and clicks of one send, about 2.2 per contact
-SHARDS = 16
 PAGE_BYTES = 1_000_000  # DynamoDB's page size for Query
 TARGETS = {"minutes_20m": 5.0, "minutes_100gb": 15.0, "dollars_per_million": 0.10}
 
@@ -155,8 +155,8 @@ def _model(
 ) -> None:
     read_bytes = records * raw_per_record * READ_AMPLIFICATION
     cpu_s = records * cpu_per_record
-    # Throughput ceilings of one worker, and of the table (16 partitions read in parallel).
-    read_s_one = read_bytes / PAGE_BYTES * DDB_QUERY_LATENCY_S / SHARDS  # 16 shard readers overlap
+    # Throughput ceilings of one worker, and of the table (SHARDS partitions read in parallel).
+    read_s_one = read_bytes / PAGE_BYTES * DDB_QUERY_LATENCY_S / SHARDS  # the shard readers overlap
     partition_bytes_per_s = DDB_PARTITION_RCU * 2 * DDB_BYTES_PER_HALF_RRU
     read_s_table = read_bytes / (partition_bytes_per_s * SHARDS)
     upload_s_one = stored_bytes / LAMBDA_NETWORK_BYTES_PER_S
@@ -164,7 +164,7 @@ def _model(
     print(
         f"  {name}: {records:,.0f} records, {stored_bytes / 1e9:,.1f} GB written, {read_bytes / 1e9:,.1f} GB read"
     )
-    for workers in (1, 4, SHARDS):  # slices of the 16 shards (EXPORT_FANOUT_MAX_SLICES)
+    for workers in (1, 4, 16, SHARDS):  # slices of the shards (at most EXPORT_FANOUT_MAX_SLICES)
         seconds = max(cpu_s / workers, read_s_one / workers, read_s_table, upload_s_one / workers)
         invocations = math.ceil(seconds / (LAMBDA_MAX_S - 60))  # continuations keep a minute in reserve
         lambda_usd = workers * seconds * LAMBDA_WORKER_MB / 1024 * LAMBDA_USD_PER_GB_S

@@ -48,8 +48,9 @@ class Settings(BaseModel):
     # Fan-out (exports/fanout.py): an export of sharded data estimated to read N items is
     # worked in N // EXPORT_FANOUT_ITEMS_PER_SLICE slices of shards by parallel invocations,
     # at most EXPORT_FANOUT_MAX_SLICES (1: never); under two slices' worth, by one worker.
-    # 16 is what the scale model (bench/bench_scale.py) needs for 100 GB in 15 minutes.
-    export_fanout_max_slices: int = Field(default=16, ge=1, le=16, alias="EXPORT_FANOUT_MAX_SLICES")
+    # One slice per shard (keys.SHARDS, 32) is what the scale model (bench/bench_scale.py)
+    # needs for 100 GB in 15 minutes; a slice holds whole shards, so there can be no more.
+    export_fanout_max_slices: int = Field(default=32, ge=1, le=32, alias="EXPORT_FANOUT_MAX_SLICES")
     export_fanout_items_per_slice: int = Field(default=500_000, ge=1, alias="EXPORT_FANOUT_ITEMS_PER_SLICE")
     watchdog_max_redrives: int = Field(default=3, ge=0, alias="WATCHDOG_MAX_REDRIVES")
     # Fair under load: at most this many exports of one tenant run at once; the rest wait in `new`.

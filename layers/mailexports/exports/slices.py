@@ -2,7 +2,7 @@
 the Tasks table, keyed `{task_uuid}#s{NN}`.
 
 Why items of their own, not the task's: every slice checkpoints its multipart upload
-(the parts so far) after every part; sixteen of those in one item would crowd the 400 KB
+(the parts so far) after every part; thirty-two of those in one item would crowd the 400 KB
 item limit, and every part of every slice would contend for that one item. The task
 keeps only the plan, a count of finished slices and each slice's progress numbers.
 

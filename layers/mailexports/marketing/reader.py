@@ -20,6 +20,7 @@ from mailexports.marketing import (
     campaign_activity,
     campaign_delivery,
     contact_data,
+    keys,
     lookups,
     segment_contacts,
     tracking_listing,
@@ -57,7 +58,7 @@ class MarketingReader:
         *,
         table_name: str | None = None,
         data_bucket: str | None = None,
-        max_workers: int = 16,
+        max_workers: int = keys.SHARDS,
         page_size: int | None = None,
     ) -> None:
         """`page_size` caps the items a Query evaluates (its `Limit`); None lets DynamoDB's

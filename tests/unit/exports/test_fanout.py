@@ -1,6 +1,6 @@
 """Fan-out under the worker's failure modes: crashes, duplicates, cancel, failure, a stall.
 
-A synthetic sharded exporter yields rows of about 2 KiB, row i in shard i % 16, so a
+A synthetic sharded exporter yields rows of about 2 KiB, row i in shard i % SHARDS, so a
 slice's file spans several real 5 MiB multipart parts. The real row sources' slicing is
 tested on generated data in test_fanout_records.py.
 """
@@ -44,7 +44,7 @@ ROWS = 16_000  # about 32 MiB of NDJSON (24 MiB gzipped): each of 2 slices spans
 
 
 class ShardedRows:
-    """Row i lives in shard i % 16; a slice reads the rows of its shards, in the same order."""
+    """Row i lives in shard i % SHARDS; a slice reads the rows of its shards, in the same order."""
 
     def __init__(self, rows: int = ROWS) -> None:
         self.total = rows
@@ -120,7 +120,7 @@ def test_a_big_export_is_worked_in_slices_whose_files_hold_every_record(
     task = new_task("t-1")
     ExportWorker().handle(message_body(task.task_uuid))
     planned = stored(task.task_uuid)
-    assert planned.slices == [list(range(0, 16, 2)), list(range(1, 16, 2))]
+    assert planned.slices == [list(range(0, SHARDS, 2)), list(range(1, SHARDS, 2))]
     assert planned.status is TaskStatus.PROCESSING
     bodies = drain(aws_stack)
     assert [json.loads(b) for b in bodies] == [
@@ -183,7 +183,7 @@ def test_a_small_export_is_not_sliced(source: ShardedRows, aws_stack: Settings) 
 
 @pytest.mark.parametrize(
     ("total", "most", "slices"),
-    [(1_999, 16, 3), (2_000, 16, 4), (5_000, 16, 10), (100_000, 16, 16), (5_000, 4, 4)],
+    [(1_999, 32, 3), (2_000, 32, 4), (5_000, 32, 10), (100_000, 32, 32), (100_000, 16, 16), (5_000, 4, 4)],
 )
 def test_a_bigger_export_gets_more_slices_up_to_the_most(
     source: ShardedRows,
@@ -201,7 +201,7 @@ def test_a_bigger_export_gets_more_slices_up_to_the_most(
     planned = stored("sized").slices
     assert planned is not None
     assert len(planned) == slices
-    assert sorted(shard for shards in planned for shard in shards) == list(range(16))
+    assert sorted(shard for shards in planned for shard in shards) == list(range(SHARDS))
 
 
 @pytest.mark.parametrize(("fmt", "compression"), [("ndjson", "none"), ("ndjson", "gzip")])

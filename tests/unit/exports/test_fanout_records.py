@@ -44,7 +44,7 @@ def parsed(content: bytes, fmt: str) -> list[Any]:
 
 def workers(monkeypatch: pytest.MonkeyPatch, slices: int) -> None:
     monkeypatch.setenv("EXPORT_FANOUT_MAX_SLICES", str(slices))
-    monkeypatch.setenv("EXPORT_FANOUT_ITEMS_PER_SLICE", "1")  # one item in shard 0 makes 16 slices' worth
+    monkeypatch.setenv("EXPORT_FANOUT_ITEMS_PER_SLICE", "1")  # one item in shard 0 makes SHARDS slices' worth
     get_settings.cache_clear()
 
 

@@ -35,13 +35,13 @@ class ShardedExporter(Exporter, Protocol):
 
     def estimated_items(self, task: ExportTask, up_to: int) -> int:
         """How many items the export reads, estimated from shard 0 and counted no further
-        than `up_to` (a probe costs at most a sixteenth of that in reads)."""
+        than `up_to` (a probe costs at most a SHARDS-th of that in reads)."""
         ...
 
 
 def estimate_from_shard_zero(task: ExportTask, partitions: list[str], up_to: int) -> int:
     """SHARDS times what these shard-0 partitions hold: contacts spread evenly over the
-    shards (crc32), so one shard estimates the whole at a sixteenth of the reads."""
+    shards (crc32), so one shard estimates the whole at a SHARDS-th of the reads."""
     return SHARDS * MarketingReader(task.tenant_id).count_up_to(partitions, -(-up_to // SHARDS))
 
 
