@@ -1,6 +1,6 @@
 """Benchmark of MarketingReader.campaign_activity on one big send, in in-process moto.
 
-    .venv/bin/python bench/bench_reads.py [--events 100000] [--page-size N] [--workers 16]
+    .venv/bin/python bench/bench_reads.py [--events 100000] [--page-size N] [--workers 32]
 
 Seeds one send of `--events` events (a quarter of the recipients' send and delivery
 events, then opens and clicks; realistic attribute sizes) with BatchWriteItem, reads it
@@ -52,8 +52,9 @@ def _event(n: int, kind: str, contact: int, at: datetime) -> dict[str, Any]:
     email = f"user{contact_id}@example.com"
     event_id = f"e-{n:07d}"
     shard = keys.shard_of(contact_id)
+    partition = keys.activity_events_pk if kind in ("open", "click") else keys.delivery_events_pk
     item: dict[str, Any] = {
-        "pk": {"S": keys.events_pk(TENANT, STAT_ID, shard)},
+        "pk": {"S": partition(TENANT, STAT_ID, shard)},
         "sk": {"S": keys.event_sk(contact_id, at, event_id)},
         "event_id": {"S": event_id},
         "type": {"S": kind},
@@ -175,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--page-size", type=int, default=None, help="Query Limit (default: DynamoDB's 1 MB page)"
     )
-    parser.add_argument("--workers", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=keys.SHARDS)
     parser.add_argument("--seed-via", choices=["backend", "api"], default="backend")
     parser.add_argument("--plain-moto", action="store_true", help="run moto's Query as it is (minutes)")
     args = parser.parse_args(argv)

@@ -62,16 +62,17 @@ def campaign_activity(
     contact written as `after_contact` to resume: the stream continues exactly
     where the uninterrupted one would have.
 
-    Why the events' own partitions and not an index by time: the record is per
-    contact, and the events partitions are sorted by contact, so each contact's
+    Why the activity partitions and not an index by time: the record is per
+    contact, and the activity partitions are sorted by contact, so each contact's
     activity arrives together and is emitted as soon as it is complete, with
     nothing held back. Reading an index by time would need every contact of the
     window in memory (or a second pass) before the first record could be written.
     The price is that the window and the type are a FilterExpression: DynamoDB
-    reads, and bills, the send's other events too (sends, deliveries, bounces and
-    the activity outside the window), but it does not return them. An export
-    reads a send once, so that read is cheaper than maintaining and storing
-    another index on every event. The window is compared at millisecond
+    reads, and bills, the activity outside the window (and clicks when only opens
+    are asked for), but it does not return it. The send's other events live in
+    partitions of their own (keys.delivery_events_pk), so they are never read
+    here. An export reads a send once, so that read is cheaper than maintaining
+    and storing another index on every event. The window is compared at millisecond
     precision, the store's.
 
     `arrived` limits the export to what reached the service in that window. With
@@ -141,7 +142,9 @@ def _campaign_activity(
 ) -> Generator[ContactActivity]:
     with reader.workers() as pool:
         shards = [
-            reader.rows(pool, with_pk(request, keys.events_pk(reader.tenant, stat_id, shard)), _event_row)
+            reader.rows(
+                pool, with_pk(request, keys.activity_events_pk(reader.tenant, stat_id, shard)), _event_row
+            )
             for shard in partitions
         ]
         merged = heapq.merge(*shards, key=itemgetter(0))
@@ -159,7 +162,9 @@ def _arrived_activity(
     by_contact: dict[str, list[_EventRow]] = {}
     with reader.workers() as pool:
         shards = [
-            reader.rows(pool, with_pk(request, keys.events_pk(reader.tenant, stat_id, shard)), _event_row)
+            reader.rows(
+                pool, with_pk(request, keys.activity_events_pk(reader.tenant, stat_id, shard)), _event_row
+            )
             for shard in partitions
         ]
         for row in itertools.chain.from_iterable(shards):

@@ -134,8 +134,10 @@ def mime_object_key(tenant_id: str, message_id: str) -> str:
 
 def event_item(tenant_id: str, record: EventRecord, campaign_id: str) -> Item:
     shard = keys.shard_of(record.contact_id)
+    activity = _TRACKED_ACTIVITY.get(record.type)
+    partition = keys.delivery_events_pk if activity is None else keys.activity_events_pk
     item = _drop_none(
-        pk=keys.events_pk(tenant_id, record.stat_id, shard),
+        pk=partition(tenant_id, record.stat_id, shard),
         sk=keys.event_sk(record.contact_id, record.at, record.event_id),
         event_id=record.event_id,
         type=record.type.value,
@@ -148,7 +150,6 @@ def event_item(tenant_id: str, record: EventRecord, campaign_id: str) -> Item:
         user_agent=record.user_agent,
         url=record.url,
     )
-    activity = _TRACKED_ACTIVITY.get(record.type)
     if activity is not None:
         item["gsi1pk"] = keys.tracking_gsi1pk(tenant_id, campaign_id, activity, shard)
         item["gsi1sk"] = keys.tracking_gsi1sk(record.at, record.event_id)

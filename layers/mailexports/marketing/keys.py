@@ -14,12 +14,13 @@ partitions at once and readers query the shards in parallel.
 | campaign         | T#{t}#CAMP#{campaign_id}           | META                        |                    |
 | send by campaign | T#{t}#CAMP#{campaign_id}           | SEND#{stat_id}              |                    |
 | send by stat     | T#{t}#STAT#{stat_id}               | META                        |                    |
-| event            | T#{t}#STAT#{stat_id}#{shard}       | C#{contact_id}#{at}#{id}    | gsi1, gsi2, gsi4(*)|
+| open or click    | T#{t}#STAT#{stat_id}#{shard}       | C#{contact_id}#{at}#{id}    | gsi1, gsi2, gsi4(*)|
+| other event      | T#{t}#STAT#{stat_id}#D#{shard}     | C#{contact_id}#{at}#{id}    |                    |
 | recipient status | T#{t}#CAMP#{campaign_id}#R#{shard} | C#{contact_id}              | gsi3, gsi4 (**)    |
 | message          | T#{t}#MSG#{message_id}             | MSG                         | gsi2 (email)       |
 | survey response  | T#{t}#SURVEY#{response_id}         | RESPONSE                    | gsi2 (email)       |
 
-(*) opens and clicks only: gsi1 = the campaign's activity by time, gsi2 = by email,
+(*) gsi1 = the campaign's activity by time, gsi2 = by email,
 gsi4 = the send's activity by arrival (same partition key as the event, shard included).
 (**) gsi3 = by changed_at, gsi4 = by arrival (the recipient's status change reaching us).
 """
@@ -72,8 +73,15 @@ def stat_pk(tenant_id: str, stat_id: str) -> str:
     return f"{tenant(tenant_id)}#STAT#{stat_id}"
 
 
-def events_pk(tenant_id: str, stat_id: str, shard: int) -> str:
+def activity_events_pk(tenant_id: str, stat_id: str, shard: int) -> str:
+    """A send's opens and clicks: what `campaign_activity` reads, and nothing else."""
     return f"{stat_pk(tenant_id, stat_id)}#{shard}"
+
+
+def delivery_events_pk(tenant_id: str, stat_id: str, shard: int) -> str:
+    """A send's other events (send, delivery, bounces, complaint, unsubscribe, reject): kept
+    apart so an activity read does not read, and pay for, two or more of them per recipient."""
+    return f"{stat_pk(tenant_id, stat_id)}#D#{shard}"
 
 
 def recipients_pk(tenant_id: str, campaign_id: str, shard: int) -> str:

@@ -105,15 +105,17 @@ def handler(shop: Settings) -> Handler:
 
 
 def event_items(contact_id: str, stat_id: str = STAT) -> list[dict[str, Any]]:
+    """The contact's events of the send, in time order: opens and clicks, then the rest, live
+    in partitions of their own."""
     table = boto3.resource("dynamodb").Table(shop_table())
-    response = table.query(
-        KeyConditionExpression="pk = :pk AND begins_with(sk, :sk)",
-        ExpressionAttributeValues={
-            ":pk": keys.events_pk(TENANT, stat_id, keys.shard_of(contact_id)),
-            ":sk": f"C#{contact_id}#",
-        },
-    )
-    return response["Items"]
+    shard = keys.shard_of(contact_id)
+    items: list[dict[str, Any]] = []
+    for partition in (keys.activity_events_pk, keys.delivery_events_pk):
+        items += table.query(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :sk)",
+            ExpressionAttributeValues={":pk": partition(TENANT, stat_id, shard), ":sk": f"C#{contact_id}#"},
+        )["Items"]
+    return sorted(items, key=lambda item: item["sk"])
 
 
 def recipient_status(contact_id: str) -> dict[str, Any] | None:

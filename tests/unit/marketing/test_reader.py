@@ -138,7 +138,7 @@ class Seed:
         campaign_id = self.campaign_of_stat[e.stat_id]
         shard = keys.shard_of(e.contact_id)
         item: dict[str, Any] = {
-            "pk": keys.events_pk(self.tenant, e.stat_id, shard),
+            "pk": keys.activity_events_pk(self.tenant, e.stat_id, shard),
             "sk": keys.event_sk(e.contact_id, e.at, e.event_id),
             "event_id": e.event_id,
             "type": e.type.value,
@@ -358,7 +358,7 @@ def test_campaign_activity_pages_through_small_pages_and_reads_every_shard(
         if client.query(
             TableName=aws_stack.marketing_table,
             KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": keys.events_pk(TENANT, "981", shard)}},
+            ExpressionAttributeValues={":pk": {"S": keys.activity_events_pk(TENANT, "981", shard)}},
             Select="COUNT",
         )["Count"]
     ]

@@ -202,7 +202,7 @@ def test_every_kind_lands_in_its_item(writer: MarketingWriter, table: Any) -> No
     assert [(c["event_id"], c["url"], c["gsi2sk"]) for c in clicks["Items"]] == [
         ("e-2", "https://example.com/sale", "CLICK#2025-03-01T10:01:00.000Z#e-2")
     ]
-    delivery = get(table, f"T#t-1#STAT#981#{shard}", "C#51#2025-03-01T09:00:02.000Z#e-3")
+    delivery = get(table, f"T#t-1#STAT#981#D#{shard}", "C#51#2025-03-01T09:00:02.000Z#e-3")
     assert not {"gsi1pk", "gsi2pk", "gsi4pk", "ip", "url"} & delivery.keys()
 
     recipient = get(table, keys.recipients_pk(TENANT, "c-1", shard), "C#51")
@@ -482,3 +482,28 @@ def test_events_are_spread_over_shards(writer: MarketingWriter, aws_stack: Setti
     }
     assert len(partitions) == keys.SHARDS
     assert isinstance(events[0], EventRecord)
+
+
+def test_only_opens_and_clicks_live_in_the_activity_partitions(
+    writer: MarketingWriter, aws_stack: Settings
+) -> None:
+    """campaign_activity reads the activity partitions whole: a send's other events, two or
+    more per recipient, would be read and paid for there, and thrown away."""
+    kinds = [
+        "send",
+        "delivery",
+        "open",
+        "click",
+        "soft_bounce",
+        "hard_bounce",
+        "complaint",
+        "unsubscribe",
+        "reject",
+    ]
+    writer.write([SEND, *(event(f"e-{kind}", kind, "7", T0) for kind in kinds)])
+    shard = keys.shard_of("7")
+    by_partition: dict[str, set[str]] = {}
+    for item in scan_all(aws_stack.marketing_table):
+        by_partition.setdefault(item["pk"]["S"], set()).add(item.get("type", {}).get("S", ""))
+    assert by_partition[keys.activity_events_pk(TENANT, "981", shard)] == {"open", "click"}
+    assert by_partition[keys.delivery_events_pk(TENANT, "981", shard)] == set(kinds) - {"open", "click"}

@@ -31,4 +31,4 @@ class CampaignActivityExporter:
 
     def estimated_items(self, task: ExportTask, up_to: int) -> int:
         stat_id = CampaignActivityParams.model_validate(task.params).stat_id
-        return estimate_from_shard_zero(task, [keys.events_pk(task.tenant_id, stat_id, 0)], up_to)
+        return estimate_from_shard_zero(task, [keys.activity_events_pk(task.tenant_id, stat_id, 0)], up_to)
