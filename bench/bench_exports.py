@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-from bench.import_timing import IMPORT_RATIO, handler_import_code, handlers, import_seconds
+from bench.import_timing import IMPORT_RATIO, STACK_FLOOR, handler_import_code, handlers, import_seconds
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = {
@@ -354,6 +354,12 @@ def bench_imports(pairs: int = 7) -> None:
             f"  functions/{handler}/app.py {seconds * 1000:>6.0f} ms vs boto3 {base * 1000:>5.0f} ms: "
             f"x{ratio:.2f} (target <= {TARGETS['import_ratio']}: {verdict})"
         )
+    print("  the floor of the stack every handler is built on (each line adds to the one above):")
+    for label, code in STACK_FLOOR.items():
+        samples = [(import_seconds("import boto3", 1), import_seconds(code, 1)) for _ in range(pairs)]
+        ratio = statistics.median(h / b for b, h in samples)
+        seconds = statistics.median(h for _, h in samples)
+        print(f"  {label:<36} {seconds * 1000:>6.0f} ms: x{ratio:.2f} a bare `import boto3`")
 
 
 def main() -> None:
