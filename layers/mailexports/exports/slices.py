@@ -28,7 +28,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
-from boto3.dynamodb.types import TypeSerializer
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, Field
 
@@ -37,6 +37,7 @@ from mailexports.config import get_settings
 from mailexports.exports.checkpoint import Checkpoint
 from mailexports.exports.task import ExportFile, ExportTask, Progress, TaskStatus
 from mailexports.exports.task_store import TransitionRefused, plain_numbers, record_ttl, stamp
+from mailexports.marketing.batches import BATCH_GET_KEYS, batch_get
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import UpdateTypeDef
@@ -77,6 +78,7 @@ class SliceStore(Protocol):
 
 
 _serialize = TypeSerializer().serialize
+_deserialize = TypeDeserializer().deserialize
 
 
 class DynamoSliceStore:
@@ -99,14 +101,22 @@ class DynamoSliceStore:
     def load(self, task_uuid: str, number: int) -> SliceState | None:
         key = {"task_uuid": slice_key(task_uuid, number)}
         item = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
-        if item is None:
-            return None
-        fields = plain_numbers({k: v for k, v in item.items() if k not in ("task_uuid", "ttl")})
-        return SliceState.model_validate({**fields, "task_uuid": fields.pop("slice_of")})
+        return None if item is None else _state(item)
 
     def load_all(self, task: ExportTask) -> list[SliceState]:
-        found = (self.load(task.task_uuid, number) for number in range(1, len(task.slices or []) + 1))
-        return [state for state in found if state is not None]
+        """Every slice of the task, in slice order: one consistent BatchGetItem (a plan has at
+        most keys.SHARDS slices, under its 100 keys)."""
+        numbers = range(1, len(task.slices or []) + 1)
+        if not numbers:
+            return []
+        assert len(numbers) <= BATCH_GET_KEYS
+        request = {
+            "Keys": [{"task_uuid": {"S": slice_key(task.task_uuid, n)}} for n in numbers],
+            "ConsistentRead": True,
+        }
+        items, _ = batch_get(aws.dynamodb(), self._name, request, attempts=5)
+        states = [_state({name: _deserialize(value) for name, value in item.items()}) for item in items]
+        return sorted(states, key=lambda state: state.number)
 
     def claim(self, state: SliceState, at: datetime) -> SliceState:
         """Take the slice under a fresh lease, from the status and lease it was read with."""
@@ -232,6 +242,11 @@ class DynamoSliceStore:
             "ExpressionAttributeNames": used,
             "ExpressionAttributeValues": {k: _serialize(v) for k, v in values.items()},
         }
+
+
+def _state(item: dict[str, Any]) -> SliceState:
+    fields = plain_numbers({k: v for k, v in item.items() if k not in ("task_uuid", "ttl")})
+    return SliceState.model_validate({**fields, "task_uuid": fields.pop("slice_of")})
 
 
 def _json(value: Any) -> Any:
