@@ -26,7 +26,7 @@ def final_states(api: str, jobs: list[Job]) -> list[str]:
         if answer.status_code != 200 or task.get("status") != "completed":
             problems.append(f"{job.variant.name} {job.task_uuid}: ended {answer.status_code} {task}")
         elif len(task.get("files", [])) != 1:
-            problems.append(f"{job.variant.name} {job.task_uuid}: {len(task['files'])} files")
+            problems.append(f"{job.variant.name} {job.task_uuid}: {len(task['files'])} files: {task}")
     return problems
 
 

@@ -73,6 +73,9 @@ class Clients:
                     self._page(item, session)
             except (AssertionError, requests.RequestException, ValueError, KeyError) as error:
                 item.problem = f"{error}"
+                if isinstance(item, Job) and item.task_uuid and item.task_uuid not in item.problem:
+                    # Named, so the report can show what the stack stored for it (diagnosis.py).
+                    item.problem = f"{item.variant.name} {item.task_uuid}: {error}"
 
     def _export(self, job: Job, session: requests.Session) -> None:
         url = self.hook_url(job.hook_path)

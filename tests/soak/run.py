@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.integration.conftest import RunningStack
-from tests.soak import checks
+from tests.soak import checks, diagnosis
 from tests.soak.aws_env import client, pointed_at
 from tests.soak.clients import Clients, Job, Paging
 from tests.soak.faults import Redeliverer, WatchdogClock, WorkerKiller
@@ -52,17 +52,24 @@ class SoakOptions:
     stalled_note_bytes: int = 30_000
 
 
+# Tasks whose stored items and log lines a failing report prints (each is a screenful).
+DIAGNOSED_TASKS = 5
+
+
 @dataclass
 class SoakReport:
     lines: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    diagnoses: list[str] = field(default_factory=list)  # what the stack stored for tasks found wrong
 
     def say(self, text: str) -> None:
         self.lines.append(text)
         print(f"[soak] {text}", flush=True)
 
     def text(self) -> str:
-        return "\n".join(self.lines + [f"PROBLEM: {p}" for p in self.problems[:40]])
+        return "\n".join(
+            self.lines + [f"PROBLEM: {p}" for p in self.problems[:40]] + self.diagnoses[:DIAGNOSED_TASKS]
+        )
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -158,8 +165,30 @@ def run_soak(stack: RunningStack, options: SoakOptions, workdir: Path) -> SoakRe
             report.problems += checks.notifications(receiver, jobs)
             report.problems += _fault_problems(options, stack, receiver, killer, watchdog)
             report.problems += stalled_problems(stalled, stack.api_url, notes_tenant, receiver, s3, bucket)
+            report.diagnoses += _diagnoses(report.problems, jobs, stack, killer, watchdog)
     report.say(f"problems: {len(report.problems)}")
     return report
+
+
+def _diagnoses(
+    problems: list[str], jobs: list[Job], stack: RunningStack, killer: WorkerKiller, watchdog: WatchdogClock
+) -> list[str]:
+    """For each task a problem names, what the stack stored for it and what befell it."""
+    named = [j.task_uuid for j in jobs if j.task_uuid and any(j.task_uuid in p for p in problems)]
+    dynamodb = client(stack.env, "dynamodb")
+    found = []
+    for task_uuid in named[:DIAGNOSED_TASKS]:
+        faults = [
+            f"its worker was killed ({len(k.pids)} environments)"
+            for k in killer.kills
+            if task_uuid in k.tasks
+        ]
+        if redrives := watchdog.redriven.count(task_uuid):
+            faults.append(f"re-driven by the watchdog {redrives} time(s)")
+        found.append(
+            diagnosis.describe(task_uuid, dynamodb, stack.env["TASKS_TABLE"], stack.log_file, faults)
+        )
+    return found
 
 
 def _wait_for_notifications(receiver: FlakyReceiver, jobs: list[Job], deadline: float) -> None:

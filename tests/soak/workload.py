@@ -104,11 +104,12 @@ class Variant:
             assert answer.status_code == 200, f"{self.name}: status {answer.status_code} {answer.text}"
             task = answer.json()
             assert task["status"] not in ("failed", "cancelled", "expired"), f"{self.name}: {task}"
-            return (
-                download(task["file_to_download"], session, timings)
-                if task["status"] == "completed"
-                else None
-            )
+            if task["status"] != "completed":
+                return None
+            if task["file_to_download"] is None:  # none of the soak's exports goes to a customer bucket
+                again = call(session, timings, "status", "GET", answer.url, headers=tenant.bearer).text
+                raise AssertionError(f"{self.name}: completed without a file: {task}; read again: {again}")
+            return download(task["file_to_download"], session, timings)
         if self.dialect == "selzy":
             query = urlencode({"api_key": tenant.api_key, "task_uuid": shown_id})
             answer = call(
@@ -120,6 +121,9 @@ class Variant:
             assert result["status"] in ("new", "processing", "completed"), f"{self.name}: {result}"
             if result["status"] != "completed":
                 return None
+            if result.get("file_to_download") is None:
+                again = call(session, timings, "status", "GET", answer.url).text
+                raise AssertionError(f"{self.name}: completed without a file: {result}; read again: {again}")
             return download(result["file_to_download"], session, timings)
         url = f"{api}/copernica/v3/datarequest/{shown_id}?access_token={tenant.api_key}"
         answer = call(session, timings, "status", "GET", url)
