@@ -21,7 +21,6 @@ from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 from mailexports.api.bodies import body_text, parse_json
 from mailexports.api.http import api_base_url
 from mailexports.auth import Authenticator
-from mailexports.config import get_settings
 from mailexports.errors import DomainError, Unauthorized, UnknownReference, ValidationFailed
 from mailexports.exports.requests import ExportRequest, NotifyTarget
 from mailexports.exports.submit import ExportSubmitter
@@ -133,7 +132,7 @@ def authenticate(key: str | None, name: str) -> Tenant:
 def check_notify(target: NotifyTarget, field: str) -> None:
     """Refuse, before anything is written, a target that could never be notified."""
     try:
-        validate_notify_target(target, get_settings())
+        validate_notify_target(target)
     except ValidationFailed as error:
         issue = error.details[0]["issue"] if error.details else error.message
         raise ValidationFailed(

@@ -26,6 +26,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
+from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -33,6 +34,7 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, Field
 
 from mailexports import aws
+from mailexports.conditional_writes import condition_held, refused_as
 from mailexports.config import get_settings
 from mailexports.exports.checkpoint import Checkpoint
 from mailexports.exports.task import ExportFile, ExportTask, Progress, TaskStatus
@@ -92,11 +94,10 @@ class DynamoSliceStore:
         for number, shards in enumerate(plan, start=1):
             state = SliceState(task_uuid=task.task_uuid, number=number, shards=shards, checkpoint=checkpoint)
             item = {**self._item(state), "ttl": record_ttl(task)}
-            try:
-                self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(task_uuid)")
-            except ClientError as error:
-                if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                    raise
+            create = partial(
+                self._table.put_item, Item=item, ConditionExpression="attribute_not_exists(task_uuid)"
+            )
+            condition_held(create)  # False: planned before, left as it is
 
     def load(self, task_uuid: str, number: int) -> SliceState | None:
         key = {"task_uuid": slice_key(task_uuid, number)}
@@ -128,7 +129,7 @@ class DynamoSliceStore:
         if state.lease:
             values[":old"] = state.lease
         values[":new"] = claimed.lease
-        try:
+        with refused_as(TransitionRefused(f"slice {state.number} of {state.task_uuid} moved on")):
             self._table.update_item(
                 Key={"task_uuid": slice_key(state.task_uuid, state.number)},
                 UpdateExpression="SET #status = :p, #lease = :new, heartbeat_at = :at",
@@ -136,10 +137,6 @@ class DynamoSliceStore:
                 ExpressionAttributeNames={"#status": "status", "#lease": "lease"},
                 ExpressionAttributeValues=values,
             )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise TransitionRefused(f"slice {state.number} of {state.task_uuid} moved on") from None
-            raise
         return claimed
 
     def save(self, state: SliceState, at: datetime, **changes: Any) -> SliceState:

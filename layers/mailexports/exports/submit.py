@@ -16,7 +16,6 @@ import json
 import uuid
 from datetime import datetime
 
-from mailexports.config import get_settings
 from mailexports.errors import IdempotencyMismatch, UnknownReference
 from mailexports.exports.destination import check_writable
 from mailexports.exports.messages import enqueue_export
@@ -113,7 +112,7 @@ class ExportSubmitter:
         (or a destination the service cannot write to)."""
         if request.notify is not None:
             # A webhook host is resolved and every address checked here, and again at connect time.
-            validate_notify_target(request.notify, get_settings())
+            validate_notify_target(request.notify)
         reader = MarketingReader(tenant_id)
         params = request.params
         problems: list[dict[str, str]] = []

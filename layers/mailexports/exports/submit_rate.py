@@ -15,9 +15,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from mailexports import aws
+from mailexports.conditional_writes import condition_held
 from mailexports.config import Settings, get_settings
 from mailexports.errors import RateLimited
 
@@ -80,10 +79,6 @@ class SubmitRate:
             if version == 0
             else {"ExpressionAttributeNames": {"#v": "v"}, "ExpressionAttributeValues": {":v": version}}
         )
-        try:
-            self._table.put_item(Item=item, ConditionExpression=condition, **values)
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return condition_held(
+            lambda: self._table.put_item(Item=item, ConditionExpression=condition, **values)
+        )

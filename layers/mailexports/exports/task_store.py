@@ -8,9 +8,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
-from botocore.exceptions import ClientError
-
 from mailexports import aws, opaque
+from mailexports.conditional_writes import condition_held, refused_as
 from mailexports.config import get_settings
 from mailexports.errors import NotFound, ValidationFailed
 from mailexports.exports.task import ExportTask, TaskStatus
@@ -96,13 +95,11 @@ class DynamoTaskStore:
 
     def create(self, task: ExportTask) -> bool:
         """Put a new task; False when a task with this id already exists (idempotent submit)."""
-        try:
-            self._table.put_item(Item=_to_item(task), ConditionExpression="attribute_not_exists(task_uuid)")
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return condition_held(
+            lambda: self._table.put_item(
+                Item=_to_item(task), ConditionExpression="attribute_not_exists(task_uuid)"
+            )
+        )
 
     def load(self, task_uuid: str) -> ExportTask | None:
         if not 0 < len(task_uuid) <= MAX_TASK_ID:  # DynamoDB refuses such keys: it is simply unknown
@@ -144,7 +141,7 @@ class DynamoTaskStore:
             names["#lease_"] = "lease"
             values[":lease_"] = held_lease
             condition += " AND #lease_ = :lease_"
-        try:
+        with refused_as(TransitionRefused(f"task {task.task_uuid} is not {'/'.join(allowed)}")):
             self._table.update_item(
                 Key={"task_uuid": task.task_uuid},
                 UpdateExpression=expression,
@@ -152,10 +149,6 @@ class DynamoTaskStore:
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
             )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise TransitionRefused(f"task {task.task_uuid} is not {'/'.join(allowed)}") from None
-            raise
         return updated
 
     def stale(self, before: datetime, limit: int = 100) -> list[str]:

@@ -22,9 +22,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from mailexports import aws
+from mailexports.conditional_writes import condition_held
 from mailexports.config import Settings, get_settings
 from mailexports.exports import messages
 from mailexports.exports.task import ExportTask, TaskStatus
@@ -75,18 +74,14 @@ class TenantQueue:
         )
 
     def _update(self, tenant_id: str, expression: str, condition: str, values: dict[str, Any]) -> bool:
-        try:
-            self._limits.update_item(
+        return condition_held(
+            lambda: self._limits.update_item(
                 Key={"pk": slots_key(tenant_id)},
                 UpdateExpression=expression,
                 ConditionExpression=condition,
                 ExpressionAttributeValues=values,
             )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        )
 
     # ------------------------------------------------------------------ queue order
     def waiting(self, tenant_id: str, limit: int) -> list[str]:

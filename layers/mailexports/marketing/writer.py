@@ -24,9 +24,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Final, TypeVar
 
-from botocore.exceptions import ClientError
-
 from mailexports import aws
+from mailexports.conditional_writes import condition_held
 from mailexports.config import get_settings
 from mailexports.marketing import arrivals, codec, keys
 from mailexports.marketing.batches import (
@@ -318,7 +317,8 @@ class MarketingWriter:
         """
         item = arrivals.stamp_recipient(recipient_item(self.tenant_id, campaign_id, event), self._clock())
         wire, _ = serialize_item(item)
-        try:
+
+        def put() -> None:
             with gives_up("PutItem"):
                 self._client.put_item(
                     TableName=self.table_name,
@@ -327,11 +327,8 @@ class MarketingWriter:
                     ExpressionAttributeNames={"#key": "status_key"},
                     ExpressionAttributeValues={":key": wire["status_key"]},
                 )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False  # a later (or this same) event is already stored
-            raise
-        return True
+
+        return condition_held(put)  # False: a later (or this same) event is already stored
 
     @staticmethod
     def _wait(futures: Iterable[Future[_T]]) -> list[_T]:

@@ -14,9 +14,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from mailexports import aws
+from mailexports.conditional_writes import condition_held
 from mailexports.config import get_settings
 from mailexports.exports.task import NotificationAttempt
 
@@ -89,19 +88,15 @@ class NotificationRecorder:
     def _update(
         self, task_uuid: str, expression: str, condition: str, values: dict[str, Any], *, names: Any
     ) -> bool:
-        try:
-            self._table.update_item(
+        return condition_held(
+            lambda: self._table.update_item(
                 Key={"task_uuid": task_uuid},
                 UpdateExpression=expression,
                 ConditionExpression=condition,
                 ExpressionAttributeNames={k: _NAMES[k] for k in names},
                 ExpressionAttributeValues=values,
             )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        )
 
 
 _OPEN = "attribute_exists(#n) AND #n.#st IN (:open0, :open1)"

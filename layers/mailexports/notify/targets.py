@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-from mailexports.config import Settings
 from mailexports.emails import email_problem
 from mailexports.errors import ValidationFailed
 from mailexports.exports.requests import NotifyTarget
 from mailexports.notify.ssrf import RefusedTarget, Resolver, UnresolvableTarget, WebhookGuard, WebhookPolicy
 
-__all__ = ["email_problem", "validate_notify_target"]
+__all__ = ["validate_notify_target"]
 
 
 def validate_notify_target(
     target: NotifyTarget,
-    settings: Settings | None = None,
     *,
     resolver: Resolver | None = None,
     policy: WebhookPolicy | None = None,
 ) -> None:
     """Raise ValidationFailed (field `notify.value`) unless the target can be notified.
 
-    Webhooks are checked against `policy`, by default the process's (see ssrf.py). `settings`
-    is no longer read (no setting relaxes the guard); callers may stop passing it."""
+    Webhooks are checked against `policy`, by default the process's (see ssrf.py); no
+    setting relaxes the guard."""
     if target.type == "email":
         problem = email_problem(target.value)
         if problem:

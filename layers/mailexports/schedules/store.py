@@ -11,9 +11,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from mailexports import aws, opaque
+from mailexports.conditional_writes import condition_held, refused_as
 from mailexports.config import get_settings
 from mailexports.errors import NotFound, ValidationFailed
 from mailexports.exports.task_store import stamp
@@ -74,7 +73,7 @@ class DynamoScheduleStore:
         expression = "SET " + ", ".join(f"#{k} = :{k}" for k in sets)
         if removes:
             expression += " REMOVE " + ", ".join(f"#{k}" for k in removes)
-        try:
+        with refused_as(NotFound(f"no schedule {schedule.schedule_id}")):
             self._table.update_item(
                 Key={"schedule_id": schedule.schedule_id},
                 UpdateExpression=expression,
@@ -82,22 +81,14 @@ class DynamoScheduleStore:
                 ExpressionAttributeNames={f"#{k}": k for k in fields},
                 ExpressionAttributeValues={":t": schedule.tenant_id, **{f":{k}": item[k] for k in sets}},
             )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise NotFound(f"no schedule {schedule.schedule_id}") from None
-            raise
 
     def delete(self, schedule_id: str, tenant_id: str) -> None:
-        try:
+        with refused_as(NotFound(f"no schedule {schedule_id}")):
             self._table.delete_item(
                 Key={"schedule_id": schedule_id},
                 ConditionExpression="tenant_id = :t",
                 ExpressionAttributeValues={":t": tenant_id},
             )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise NotFound(f"no schedule {schedule_id}") from None
-            raise
 
     def due(self, now: datetime, limit: int = 500) -> list[str]:
         """Ids of enabled schedules whose next slot is at or before `now` (eventually consistent)."""
@@ -128,7 +119,7 @@ class DynamoScheduleStore:
             expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(removes)))
         names |= {"#slot_": "next_run_at", "#enabled_": "enabled"}
         values |= {":slot_": stamp(slot), ":true_": True}
-        try:
+        with refused_as(SlotTaken(schedule.schedule_id)):
             self._table.update_item(
                 Key={"schedule_id": schedule.schedule_id},
                 UpdateExpression=expression,
@@ -136,28 +127,20 @@ class DynamoScheduleStore:
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
             )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise SlotTaken(schedule.schedule_id) from None
-            raise
         return updated
 
     def record_late_run(self, schedule: Schedule, slot: datetime, task_uuid: str) -> bool:
         """Record a run whose advance was lost to a PATCH (not to another sweep of the slot,
         which recorded it already): the next incremental run must chain from this task."""
-        try:
-            self._table.update_item(
+        return condition_held(
+            lambda: self._table.update_item(
                 Key={"schedule_id": schedule.schedule_id},
                 UpdateExpression="SET last_task_uuid = :task, last_run_at = :slot ADD runs :one REMOVE last_error",
                 ConditionExpression="attribute_exists(schedule_id) AND "
                 "(attribute_not_exists(last_run_at) OR last_run_at < :slot)",
                 ExpressionAttributeValues={":task": task_uuid, ":slot": stamp(slot), ":one": 1},
             )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        )
 
     def list(self, tenant_id: str, *, limit: int, cursor: str | None) -> tuple[list[Schedule], str | None]:
         """The tenant's schedules, newest first, with an opaque cursor."""

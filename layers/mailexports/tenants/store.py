@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from botocore.exceptions import ClientError
 
 from mailexports import aws
+from mailexports.conditional_writes import refused_as
 from mailexports.config import get_settings
 from mailexports.errors import Conflict
 from mailexports.tenants.models import Tenant
@@ -103,7 +104,7 @@ class DynamoTenantStore:
     ) -> None:
         """Make `new` the secret and keep `current` until `previous_retires_at`; refused
         (Conflict) if the secret changed since `current` was read."""
-        try:
+        with refused_as(Conflict("the webhook secret was rotated concurrently; try again")):
             self._client.update_item(
                 TableName=self._table,
                 Key={"pk": {"S": f"TENANT#{tenant_id}"}},
@@ -116,10 +117,6 @@ class DynamoTenantStore:
                     ":retires": {"S": previous_retires_at.isoformat()},
                 },
             )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise Conflict("the webhook secret was rotated concurrently; try again") from error
-            raise
 
     def _follow(self, pointer_pk: str) -> Tenant | None:
         pointer = self._get(pointer_pk)
