@@ -8,7 +8,8 @@ each contact's record serialized by the real worker and, for gzip, compressed. O
 and the task store are stand-ins (they cost no CPU here; their limits are in the model).
 
 Every other input is a named constant with its source, printed beside the result, so a
-reader can check the arithmetic. Python uses one core per worker, so a worker is
+reader can check the arithmetic; the worker's memory and how many workers may run at
+once are read from template.yaml. Python uses one core per worker, so a worker is
 CPU-bound at 1 vCPU (1,769 MB of Lambda memory); more workers means fan-out: the export
 worked in slices of the shards by parallel invocations (exports/fanout.py), which the
 model's N-worker figures assume. Beside the model, the speedup of 2 worker processes
@@ -36,7 +37,6 @@ TARGETS = {"minutes_20m": 5.0, "minutes_100gb": 15.0, "dollars_per_million": 0.1
 
 # ---- AWS inputs (us-east-1, x86; prices as AWS lists them, checked 2026-12) ----
 LAMBDA_MB_PER_VCPU = 1769  # Lambda docs: at 1,769 MB a function has the equivalent of one vCPU
-LAMBDA_WORKER_MB = 1769  # the model's worker size: one full vCPU for one Python thread
 LAMBDA_USD_PER_GB_S = 0.0000166667  # Lambda pricing, x86 duration
 LAMBDA_MAX_S = 900  # Lambda's timeout ceiling: a longer export continues in a new invocation
 DDB_USD_PER_MILLION_RRU = 0.125  # DynamoDB on-demand read request units
@@ -153,11 +153,21 @@ def hot_path_seconds(compression: str) -> tuple[float, int, int]:
     return elapsed, finished.progress.records, stored
 
 
+def deployed_worker() -> tuple[int, int]:
+    """The worker's memory (MB) and the most slices worked at once, as template.yaml deploys them."""
+    from mailexports_dev.local.template import load_template, parameter_defaults
+
+    worker = load_template()["Resources"]["WorkerFunction"]["Properties"]
+    return int(worker["MemorySize"]), int(parameter_defaults()["SliceWorkerMaxConcurrency"])
+
+
 def _model(
     name: str, records: float, stored_bytes: float, cpu_per_record: float, raw_per_record: float
 ) -> None:
+    memory_mb, most_at_once = deployed_worker()
     read_bytes = records * raw_per_record * READ_AMPLIFICATION
-    cpu_s = records * cpu_per_record
+    # One Python thread uses at most one vCPU; below 1,769 MB Lambda gives a share of one.
+    cpu_s = records * cpu_per_record / min(1.0, memory_mb / LAMBDA_MB_PER_VCPU)
     # Throughput ceilings of one worker, and of the table (SHARDS partitions read in parallel).
     read_s_one = read_bytes / PAGE_BYTES * DDB_QUERY_LATENCY_S / SHARDS  # the shard readers overlap
     partition_bytes_per_s = DDB_PARTITION_RCU * 2 * DDB_BYTES_PER_HALF_RRU
@@ -167,20 +177,25 @@ def _model(
     print(
         f"  {name}: {records:,.0f} records, {stored_bytes / 1e9:,.1f} GB written, {read_bytes / 1e9:,.1f} GB read"
     )
-    for workers in (1, 4, 16, SHARDS):  # slices of the shards (at most EXPORT_FANOUT_MAX_SLICES)
-        seconds = max(cpu_s / workers, read_s_one / workers, read_s_table, upload_s_one / workers)
-        invocations = math.ceil(seconds / (LAMBDA_MAX_S - 60))  # continuations keep a minute in reserve
-        lambda_usd = workers * seconds * LAMBDA_WORKER_MB / 1024 * LAMBDA_USD_PER_GB_S
+    rows = {}
+    for slices in (1, 4, 16, SHARDS):  # slices of the shards (at most EXPORT_FANOUT_MAX_SLICES)
+        # Slices beyond SliceWorkerMaxConcurrency wait for a free worker: they run in waves.
+        waves = math.ceil(slices / most_at_once)
+        per_slice = max(cpu_s / slices, read_s_one / slices, upload_s_one / slices)
+        seconds = max(per_slice * waves, read_s_table)
+        invocations = math.ceil(per_slice / (LAMBDA_MAX_S - 60))  # continuations keep a minute in reserve
+        lambda_usd = slices * (seconds / waves) * memory_mb / 1024 * LAMBDA_USD_PER_GB_S
         ddb_usd = read_bytes / DDB_BYTES_PER_HALF_RRU * 0.5 / 1e6 * DDB_USD_PER_MILLION_RRU
-        s3_usd = (parts + 2 * workers) / 1000 * S3_USD_PER_1000_PUT
+        s3_usd = (parts + 2 * slices) / 1000 * S3_USD_PER_1000_PUT
         per_million = (lambda_usd + ddb_usd + s3_usd) / (records / 1e6)
+        rows[slices] = seconds
         print(
-            f"    {workers:>2} slice{'s' if workers > 1 else ' '}: {seconds / 60:6.1f} min "
+            f"    {slices:>2} slice{'s' if slices > 1 else ' '}: {seconds / 60:6.1f} min "
             f"({invocations} invocation{'s' if invocations > 1 else ''} each), "
             f"${lambda_usd + ddb_usd + s3_usd:,.2f} = ${per_million:.4f} per million records "
             f"(Lambda ${lambda_usd:,.2f}, DynamoDB ${ddb_usd:,.2f}, S3 ${s3_usd:,.2f})"
         )
-    best = max(cpu_s / SHARDS, read_s_one / SHARDS, read_s_table, upload_s_one / SHARDS) / 60
+    best = rows[SHARDS] / 60
     target = TARGETS["minutes_20m"] if name.startswith("20M") else TARGETS["minutes_100gb"]
     print(f"    fastest ({SHARDS} slices): {best:.1f} min, target <= {target}: {_verdict(best <= target)}")
 
@@ -211,8 +226,11 @@ def main() -> None:
             f"{stored / records:,.0f} bytes per record written"
         )
     print("model inputs (each a named constant in bench/bench_scale.py with its source):")
+    memory_mb, most_at_once = deployed_worker()
+    print(f"  WorkerFunction MemorySize = {memory_mb:,} MB (template.yaml)")
+    print(f"  SliceWorkerMaxConcurrency = {most_at_once:,} slices at once (template.yaml's default)")
     for constant in (
-        "LAMBDA_MB_PER_VCPU", "LAMBDA_WORKER_MB", "LAMBDA_USD_PER_GB_S", "LAMBDA_MAX_S",
+        "LAMBDA_MB_PER_VCPU", "LAMBDA_USD_PER_GB_S", "LAMBDA_MAX_S",
         "DDB_USD_PER_MILLION_RRU", "DDB_BYTES_PER_HALF_RRU", "DDB_PARTITION_RCU", "DDB_QUERY_LATENCY_S",
         "S3_USD_PER_1000_PUT", "S3_PART_BYTES", "S3_PUT_PER_S_PER_PREFIX", "LAMBDA_NETWORK_BYTES_PER_S",
         "READ_AMPLIFICATION",

@@ -105,9 +105,9 @@ def one_round(task: Any, *, parallel: bool) -> tuple[float, float, int]:
         mock.patch("mailexports.exports.messages.enqueue_notification"),
         mock.patch("mailexports.exports.lifecycle.TenantQueue", _FreeSlots),
         mock.patch(
-            "mailexports.exports.fanout.enqueue_export",
-            lambda task_uuid, lease=None, *, queue_url=None, slice=None: sent.append(
-                message_body(task_uuid, lease, slice)
+            "mailexports.exports.fanout.enqueue_slice",
+            lambda task_uuid, number, lease=None, *, queue_url=None: sent.append(
+                message_body(task_uuid, lease, number)
             ),
         ),
     ):

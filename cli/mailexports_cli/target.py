@@ -24,6 +24,7 @@ OUTPUT_ENV = {
     "TenantsTableName": "TENANTS_TABLE",
     "MarketingTableName": "MARKETING_TABLE",
     "ExportQueueUrl": "EXPORT_QUEUE_URL",
+    "SliceQueueUrl": "SLICE_QUEUE_URL",
     "NotifyQueueUrl": "NOTIFY_QUEUE_URL",
     "ExportsBucketName": "EXPORTS_BUCKET",
     "DataBucketName": "DATA_BUCKET",

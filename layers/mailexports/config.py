@@ -22,6 +22,8 @@ class Settings(BaseModel):
     # Per-tenant running slots and submit-rate buckets (fairness bookkeeping).
     limits_table: str = Field(alias="LIMITS_TABLE")
     export_queue_url: str = Field(default="", alias="EXPORT_QUEUE_URL")
+    # A big export's slices: the same worker, its own pool (fanout.py).
+    slice_queue_url: str = Field(default="", alias="SLICE_QUEUE_URL")
     notify_queue_url: str = Field(default="", alias="NOTIFY_QUEUE_URL")
     exports_bucket: str = Field(alias="EXPORTS_BUCKET")
     data_bucket: str = Field(alias="DATA_BUCKET")

@@ -85,3 +85,22 @@ def test_the_watchdog_may_hand_on_the_notification_of_a_task_it_fails() -> None:
     policies = load_template()["Resources"]["WatchdogFunction"]["Properties"]["Policies"]
     queues = [p["SQSSendMessagePolicy"]["QueueName"] for p in policies if "SQSSendMessagePolicy" in p]
     assert {"Fn::GetAtt": ["NotifyQueue", "QueueName"]} in queues
+
+
+def test_slices_are_worked_from_a_pool_of_their_own() -> None:
+    """A big export's slices come from SliceQueue, bounded apart from ExportQueue, so fan-out
+    cannot take the workers other tenants' exports start on; the worker may send to it."""
+    worker = load_template()["Resources"]["WorkerFunction"]["Properties"]
+    pools = {
+        e["Properties"]["Queue"]["Fn::GetAtt"][0]: e["Properties"]["ScalingConfig"]["MaximumConcurrency"]
+        for e in worker["Events"].values()
+        if e["Type"] == "SQS"
+    }
+    assert pools == {
+        "ExportQueue": {"Ref": "WorkerMaxConcurrency"},
+        "SliceQueue": {"Ref": "SliceWorkerMaxConcurrency"},
+    }
+    queues = [
+        p["SQSSendMessagePolicy"]["QueueName"] for p in worker["Policies"] if "SQSSendMessagePolicy" in p
+    ]
+    assert {"Fn::GetAtt": ["SliceQueue", "QueueName"]} in queues

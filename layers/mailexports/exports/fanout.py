@@ -36,7 +36,7 @@ from mailexports.exports.exporters import Row, ShardedExporter, exporter_for
 from mailexports.exports.jobs import count_completed
 from mailexports.exports.layouts import layout_for
 from mailexports.exports.lifecycle import TaskLifecycle
-from mailexports.exports.messages import ExportMessage, enqueue_export
+from mailexports.exports.messages import ExportMessage, enqueue_slice
 from mailexports.exports.slices import SliceState, SliceStatus
 from mailexports.exports.task import ExportFile, ExportTask, Progress, TaskStatus
 from mailexports.exports.task_store import TransitionRefused
@@ -111,7 +111,7 @@ class FanOut:
             return
         for state in self.slices.load_all(task):
             if state.status is not SliceStatus.COMPLETED:
-                enqueue_export(task.task_uuid, queue_url=self.settings.export_queue_url, slice=state.number)
+                enqueue_slice(task.task_uuid, state.number, queue_url=self.settings.slice_queue_url)
 
     # ------------------------------------------------------------------ a slice's message
     def claim_slice(self, message: ExportMessage) -> SliceJob | None:
@@ -185,8 +185,8 @@ class SliceJob:
         self.state = self._fanout.slices.save(self.state, self._fanout.clock(), **changes)
 
     def continue_later(self) -> None:
-        queue = self._fanout.settings.export_queue_url
-        enqueue_export(self.task.task_uuid, self.state.lease, queue_url=queue, slice=self.state.number)
+        queue = self._fanout.settings.slice_queue_url
+        enqueue_slice(self.task.task_uuid, self.state.number, self.state.lease, queue_url=queue)
 
     def complete(self, files: list[ExportFile], records: int) -> None:
         self.state = self._fanout.slices.finish(self.state, self._fanout.clock(), files, records)

@@ -1,7 +1,8 @@
 """Every queue message the service sends, and the only functions that send them.
 
 ExportQueue carries `ExportMessage` (submit, the worker's continuations, the
-watchdog's re-drives); NotifyQueue carries `NotifyMessage` (the first attempt,
+watchdog's re-drives); SliceQueue carries the `ExportMessage`s that name a slice of a
+big export (fanout.py), so slices are worked from a pool of their own; NotifyQueue carries `NotifyMessage` (the first attempt,
 queued when a task ends, and the notifier's retry hops). Bodies leave out
 defaults, so the first notification reads `{"task_uuid": ..., "event": ...}`.
 """
@@ -54,12 +55,18 @@ def notify_body(message: NotifyMessage) -> str:
     return _body(message)
 
 
-def enqueue_export(
-    task_uuid: str, lease: str | None = None, *, queue_url: str | None = None, slice: int | None = None
+def enqueue_export(task_uuid: str, lease: str | None = None, *, queue_url: str | None = None) -> None:
+    aws.sqs().send_message(
+        QueueUrl=queue_url or get_settings().export_queue_url, MessageBody=message_body(task_uuid, lease)
+    )
+
+
+def enqueue_slice(
+    task_uuid: str, number: int, lease: str | None = None, *, queue_url: str | None = None
 ) -> None:
     aws.sqs().send_message(
-        QueueUrl=queue_url or get_settings().export_queue_url,
-        MessageBody=message_body(task_uuid, lease, slice),
+        QueueUrl=queue_url or get_settings().slice_queue_url,
+        MessageBody=message_body(task_uuid, lease, number),
     )
 
 

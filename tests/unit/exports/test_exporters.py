@@ -11,7 +11,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import boto3
 import pytest
 import requests
 from tests.builders import FakeLambdaContext, api_event, sqs_event
@@ -24,6 +23,7 @@ from tests.expectations import (
     newsletter_activity,
     segment_subscribers,
 )
+from tests.export_queues import drain_export_queues
 
 from mailexports.config import Settings
 from mailexports.tenants.models import CreatedTenant
@@ -64,10 +64,7 @@ def run_to_the_end(
     )
     assert answer["statusCode"] == 202, answer["body"]
     task_uuid = json.loads(answer["body"])["task_uuid"]
-    sqs = boto3.client("sqs")
-    while messages := sqs.receive_message(QueueUrl=settings.export_queue_url).get("Messages"):
-        handlers["worker"].lambda_handler(sqs_event(messages[0]["Body"]), context)
-        sqs.delete_message(QueueUrl=settings.export_queue_url, ReceiptHandle=messages[0]["ReceiptHandle"])
+    drain_export_queues(settings, lambda body: handlers["worker"].lambda_handler(sqs_event(body), context))
     status = handlers["status"].lambda_handler(
         api_event("GET", f"/v1/exports/{task_uuid}", resource="/v1/exports/{task_uuid}", api_key=key), context
     )

@@ -15,6 +15,7 @@ from datetime import timedelta
 
 import boto3
 import pytest
+from tests.export_queues import drain_export_queues
 from tests.unit.exports import test_worker_resilience as resilience
 from tests.unit.exports.test_worker_resilience import (
     Clock,
@@ -85,13 +86,8 @@ def new_task(uuid: str, *, fmt: str = "ndjson", compression: str = "none") -> Ex
 
 
 def drain(settings: Settings, clock: Clock | None = None) -> list[str]:
-    """Work every message on the export queue, as SQS would deliver them; returns the bodies."""
-    sqs, seen = boto3.client("sqs"), []
-    while messages := sqs.receive_message(QueueUrl=settings.export_queue_url).get("Messages"):
-        seen.append(messages[0]["Body"])
-        sqs.delete_message(QueueUrl=settings.export_queue_url, ReceiptHandle=messages[0]["ReceiptHandle"])
-        ExportWorker(clock=clock or Clock()).handle(messages[0]["Body"])
-    return seen
+    """Work every message on the worker's queues, as SQS would deliver them; returns the bodies."""
+    return drain_export_queues(settings, lambda body: ExportWorker(clock=clock or Clock()).handle(body))
 
 
 def notifications(settings: Settings) -> list[dict[str, str]]:
@@ -179,6 +175,23 @@ def test_a_small_export_is_not_sliced(source: ShardedRows, aws_stack: Settings) 
     assert done.slices is None
     assert [f.key.rsplit("/", 1)[1] for f in done.files] == ["export-0001.ndjson"]
     assert numbers(file_bytes(done)) == list(range(999))
+
+
+def test_the_slices_wait_in_their_own_queue_not_in_the_one_exports_start_from(
+    source: ShardedRows, aws_stack: Settings
+) -> None:
+    new_task("pooled")
+    ExportWorker().handle(message_body("pooled"))
+    sqs = boto3.client("sqs")
+
+    def bodies(url: str) -> list[dict[str, object]]:
+        return [
+            json.loads(m["Body"])
+            for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        ]
+
+    assert bodies(aws_stack.export_queue_url) == []
+    assert sorted(b["slice"] for b in bodies(aws_stack.slice_queue_url)) == [1, 2]  # type: ignore[type-var]
 
 
 @pytest.mark.parametrize(
@@ -321,7 +334,7 @@ def test_the_watchdog_redrives_a_stalled_sliced_task_through_its_unfinished_slic
     with crash_on_second_part(monkeypatch):
         ExportWorker(clock=clock).handle(message_body(task.task_uuid, slice=1))
     ExportWorker(clock=clock).handle(message_body(task.task_uuid, slice=2))
-    boto3.client("sqs").purge_queue(QueueUrl=aws_stack.export_queue_url)  # slice 1's message is lost
+    boto3.client("sqs").purge_queue(QueueUrl=aws_stack.slice_queue_url)  # slice 1's message is lost
 
     clock.now += timedelta(seconds=aws_stack.heartbeat_stale_seconds + 1)
     report = Watchdog(clock=clock).sweep()

@@ -26,7 +26,7 @@ def test_template_functions_get_unique_module_names_and_their_memory_size() -> N
     specs = {s.logical_id: s for s in functions()}
     assert module_name(specs["SubmitFunction"]) == "mailexports_fn_submit"
     assert len({module_name(s) for s in specs.values()}) == len(specs)
-    assert memory_size(specs["WorkerFunction"]) == 1024
+    assert memory_size(specs["WorkerFunction"]) == 1769
     assert memory_size(specs["SubmitFunction"]) == 512  # Globals
 
 
