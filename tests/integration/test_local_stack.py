@@ -196,7 +196,7 @@ def test_moto_server_moves_a_message_to_the_dlq_after_max_receive_count(
         raise RuntimeError("always fails")
 
     spec = next(s for s in functions() if s.logical_id == "WorkerFunction")
-    (source,) = spec.queues
+    source = next(q for q in spec.queues if q.queue == "ExportQueue")
     sqs = boto3.client("sqs")
     url = moto_over_http["EXPORT_QUEUE_URL"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
