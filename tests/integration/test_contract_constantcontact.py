@@ -178,6 +178,34 @@ def test_every_page_and_every_field_through_the_sdk(
         assert all(link == link_id(CAMPAIGN, uri) for uri, link in links)
 
 
+def test_each_links_clicks_through_the_sdk(local_stack: RunningStack, lines: Lines, key: str) -> None:
+    """get_campaign_clicks_by_link_id, then next_page on what it returns, for every link."""
+    sdk = client(local_stack, key, key)
+    everything = tracking_rows(lines, CAMPAIGN, "clicks", None)
+    page_counts = []
+    for uri in LINKS:
+        link = link_id(CAMPAIGN, uri)
+        pages = every_page(sdk, sdk.get_campaign_clicks_by_link_id(CAMPAIGN, link, limit=PAGE))
+        want = [row for row in everything if row["link_uri"] == uri]
+        page_counts.append(len(pages))
+        assert len(pages) == -(-len(want) // PAGE)
+        assert as_rows(pages, "clicks") == want
+        (page,) = every_page(sdk, sdk.get_campaign_clicks_by_link_id(CAMPAIGN, link))  # the default 500
+        assert [dict(report) for report in page.get_set()] == want
+    assert max(page_counts) > 1  # next_page on a link's listing was followed
+
+
+def test_a_link_without_clicks_and_a_malformed_one_through_the_sdk(
+    local_stack: RunningStack, key: str
+) -> None:
+    sdk = client(local_stack, key, key)
+    (page,) = every_page(sdk, sdk.get_campaign_clicks_by_link_id(CAMPAIGN, "1100557700099"))
+    assert page.get_set() == []
+    answer = sdk.get_campaign_clicks_by_link_id(CAMPAIGN, "not-a-link")
+    assert answer["error_key"] == "query.param.invalid"
+    assert "link_id" in answer["error_message"]
+
+
 def test_the_sdks_default_page_of_500(local_stack: RunningStack, lines: Lines, key: str) -> None:
     sdk = client(local_stack, key, key)
     (page,) = every_page(sdk, sdk.get_campaign_clicks(CAMPAIGN))
@@ -231,10 +259,12 @@ def test_refused_credentials_come_back_as_the_sdks_error(
 def test_another_tenants_campaign_is_the_sdks_404_error(local_stack: RunningStack, other_key: str) -> None:
     sdk = client(local_stack, other_key, other_key)
     for campaign in (CAMPAIGN, "404404"):
-        assert sdk.get_campaign_clicks(campaign) == {
+        not_found = {
             "error_key": "http.status.not_found",
             "error_message": f"Campaign ID {campaign} not found.",
         }
+        assert sdk.get_campaign_clicks(campaign) == not_found
+        assert sdk.get_campaign_clicks_by_link_id(campaign, link_id(CAMPAIGN, LINKS[0])) == not_found
 
 
 def test_an_accept_header_without_json_is_the_sdks_406_error(local_stack: RunningStack, key: str) -> None:

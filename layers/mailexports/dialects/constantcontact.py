@@ -1,5 +1,5 @@
 """Constant Contact v2 (seed 004): `GET /constantcontact/v2/emailmarketing/campaigns/
-{campaignId}/tracking/opens` (and `/clicks`).
+{campaignId}/tracking/opens` (and `/clicks`, and `/clicks/{linkId}`: one link's clicks).
 
 A synchronous listing over the same tracking reader as the canonical route: newest
 first, `created_since` (ISO-8601, inclusive), `limit` 1-500 (default 500).
@@ -13,10 +13,19 @@ Credentials: the tenant's key as the `api_key` parameter or as `Authorization: B
 The vendor's SDKs always send both (an application key and an access token); each one
 that is present must be a valid key, and both must name the same tenant.
 
-Clicks carry `link_id`: a number derived from the campaign and the URL (`link_id`
-below), so every click on one link of a campaign has the same id on every page and in
-every call, with no link table to keep in step with the SES click events (which carry
-only the URL).
+Clicks carry `link_id`: a number derived from the campaign and the URL
+(constantcontact_listing.link_id), so every click on one link of a campaign has the
+same id on every page and in every call, with no link table to keep in step with the
+SES click events (which carry only the URL).
+
+One link's clicks (the SDK's `get_campaign_clicks_by_link_id`) are the campaign's
+clicks whose URL hashes to the id: with no index by link, a page reads the clicks in
+order and keeps those, but reads at most LINK_BUDGET of them, so a rare link on a huge
+campaign costs one request a bounded read. A page can therefore hold fewer than
+`limit` clicks, even none, and still have a `next_link` (its own path, `.../clicks/
+{linkId}?next=...`, the link bound into `next`); the SDK's `next_page` follows it like
+any other. As the vendor documents only "campaign not found" as a 404 there, a linkId
+of digits that no click has is an empty listing (200); one that is not digits is a 400.
 
 Errors are Constant Contact's v2 list `[{"error_key", "error_message"}]`: 400 for a
 bad parameter, 401 for a bad key, 404 for an unknown campaign, 406 when the Accept
@@ -25,29 +34,40 @@ header does not allow application/json.
 
 from __future__ import annotations
 
-import hashlib
-from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from mailexports import opaque
 from mailexports.api.http import json_response, parse_instant
 from mailexports.api.status import status_of
 from mailexports.dialects.common import authenticate, describe, headers_of, path_parameter
+from mailexports.dialects.constantcontact_listing import (
+    accepts_json,
+    bad_next,
+    clicks_on,
+    decode_next,
+    encode_next,
+    next_link,
+    page_limit,
+    requested_link,
+    result,
+)
 from mailexports.dialects.dialect import Dialect
 from mailexports.dialects.names import CONSTANT_CONTACT
 from mailexports.errors import DomainError, NotAcceptable, NotFound, Unauthorized, ValidationFailed
 from mailexports.exports import tracking
-from mailexports.marketing.views import TrackingEvent
 from mailexports.tenants.models import Tenant
 
 PREFIX = "/constantcontact/"
 ROUTE_PREFIX = "/constantcontact/v2/emailmarketing/campaigns"
 TRACKING = f"{ROUTE_PREFIX}/<campaign_id>/tracking/<activity>"
-# The vendor's own path of the listing, which next_link carries (see the module's doc).
-VENDOR_PREFIX = "/v2/emailmarketing/campaigns"
+# Declared under {activity}, not a literal `clicks`: API Gateway prefers a literal resource
+# to a sibling {param}, so a `clicks` resource (with no GET of its own) could shadow
+# TRACKING's `.../tracking/clicks`. Any activity but clicks is a 404 here.
+LINK_CLICKS = f"{TRACKING}/<link_id>"
+# The most clicks one page of a link's clicks reads (tests lower it to page across it).
+LINK_BUDGET = tracking.FILTER_BUDGET
 
 status_router = Router()
 
@@ -65,87 +85,6 @@ _ERROR_KEYS = {
     404: "http.status.not_found",
     406: "http.status.not_acceptable",
 }
-
-
-def accepts_json(accept: str | None) -> bool:
-    """Whether an Accept header allows application/json (no header allows anything)."""
-    if accept is None or not accept.strip():
-        return True
-    for media_range in accept.split(","):
-        kind, *parameters = (part.strip().lower() for part in media_range.split(";"))
-        quality = 1.0
-        for parameter in parameters:
-            name, _, value = parameter.partition("=")
-            if name.strip() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        if quality > 0 and kind in ("application/json", "application/*", "*/*"):
-            return True
-    return False
-
-
-def _encode_next(cursor: str, limit: int) -> str:
-    return opaque.encode_json({"c": cursor, "l": limit})
-
-
-def _bad_next() -> ValidationFailed:
-    return ValidationFailed(
-        "the next parameter is not one this listing handed out",
-        [{"field": "next", "issue": "invalid"}],
-    )
-
-
-def _decode_next(token: str) -> tuple[str, int]:
-    try:
-        payload = opaque.decode_json(token)
-        cursor, limit = payload["c"], payload["l"]
-    except (ValueError, KeyError, TypeError):
-        raise _bad_next() from None
-    if not isinstance(cursor, str) or not isinstance(limit, int):
-        raise _bad_next()
-    return cursor, limit
-
-
-def _limit(raw: str | None, default: int) -> int:
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        limit = int(raw)
-    except ValueError:
-        limit = 0
-    if not 1 <= limit <= tracking.MAX_LIMIT:
-        raise ValidationFailed(
-            f"The limit parameter must be an integer from 1 to {tracking.MAX_LIMIT}.",
-            [{"field": "limit", "issue": f"got {raw!r}"}],
-        )
-    return limit
-
-
-def link_id(campaign_id: str, url: str) -> str:
-    """A stable id for one link of one campaign: 52 bits of SHA-256 over both, in decimal
-    (the vendor's ids are numeric strings; 52 bits stay exact in a JavaScript number)."""
-    digest = hashlib.sha256(f"{campaign_id}\n{url}".encode()).digest()
-    return str(int.from_bytes(digest[:8], "big") >> 12)
-
-
-def result(item: TrackingEvent, activity: str) -> dict[str, Any]:
-    """One row, with exactly Constant Contact's fields for the activity."""
-    row: dict[str, Any] = {
-        "activity_type": "EMAIL_OPEN" if activity == "opens" else "EMAIL_CLICK",
-        "campaign_id": item.campaign_id,
-        "contact_id": item.contact_id,
-        "email_address": item.email,
-    }
-    at = item.model_dump(mode="json")["at"]
-    if activity == "opens":
-        row["open_date"] = at
-    else:
-        row["link_id"] = link_id(item.campaign_id, item.url) if item.url is not None else None
-        row["link_uri"] = item.url
-        row["click_date"] = at
-    return row
 
 
 def _bearer(headers: dict[str, str]) -> str | None:
@@ -181,36 +120,62 @@ def caller(query: dict[str, str], headers: dict[str, str]) -> Tenant:
 @status_router.get(TRACKING)
 def campaign_tracking(campaign_id: str, activity: str) -> Response[str]:
     event = status_router.current_event
+    campaign = path_parameter(event, "campaignId") or unquote(campaign_id)
+    activity = path_parameter(event, "activity") or unquote(activity)
+    return _listing(campaign, activity, None)
+
+
+@status_router.get(LINK_CLICKS)
+def link_clicks(campaign_id: str, activity: str, link_id: str) -> Response[str]:
+    event = status_router.current_event
+    campaign = path_parameter(event, "campaignId") or unquote(campaign_id)
+    activity = path_parameter(event, "activity") or unquote(activity)
+    link = path_parameter(event, "linkId") or unquote(link_id)
+    return _listing(campaign, activity, link)
+
+
+def _listing(campaign: str, activity: str, raw_link: str | None) -> Response[str]:
+    """One page of the campaign's opens or clicks, or (`raw_link`) of one link's clicks."""
+    event = status_router.current_event
     headers = headers_of(event)
     if not accepts_json(headers.get("accept")):
         raise NotAcceptable("Unsupported accept header value, must be application/json")
     query = event.query_string_parameters or {}
     tenant = caller(query, headers)
-    campaign = path_parameter(event, "campaignId") or unquote(campaign_id)
-    activity = path_parameter(event, "activity") or unquote(activity)
+    if raw_link is not None and activity != "clicks":  # only clicks have links
+        raise NotFound(f"No tracking listing {activity + '/{linkId}'!r}; use clicks/{{linkId}}.")
     if activity not in tracking.ACTIVITIES:
         raise NotFound(f"No tracking listing {activity!r}; use opens or clicks.")
+    link = requested_link(raw_link) if raw_link is not None else None
     cursor = None
-    limit = _limit(query.get("limit"), tracking.MAX_LIMIT)
+    limit = page_limit(query.get("limit"), tracking.MAX_LIMIT)
     created_since = parse_instant(query.get("created_since"), "created_since")
     if query.get("next"):
-        cursor, carried = _decode_next(query["next"])
-        limit = _limit(query.get("limit"), carried)
+        cursor, carried = decode_next(query["next"], link)
+        limit = page_limit(query.get("limit"), carried)
         created_since = None  # the cursor carries the bound the first page was asked with
+    keep_url = clicks_on(campaign, link) if link is not None else None
     try:
         page = tracking.tracking_page(
-            tenant.tenant_id, campaign, activity, created_since=created_since, limit=limit, cursor=cursor
+            tenant.tenant_id,
+            campaign,
+            activity,
+            created_since=created_since,
+            limit=limit,
+            cursor=cursor,
+            keep_url=keep_url,
+            budget=LINK_BUDGET,
         )
     except NotFound:
         raise NotFound(f"Campaign ID {campaign} not found.") from None
     except ValidationFailed as error:
         if any(detail.get("field") == "cursor" for detail in error.details):
-            raise _bad_next() from None
+            raise bad_next() from None
         raise
     pagination: dict[str, str] = {}
     if page.next_cursor is not None:
-        listing = f"{VENDOR_PREFIX}/{quote(campaign, safe='')}/tracking/{activity}"
-        pagination["next_link"] = f"{listing}?next={_encode_next(page.next_cursor, limit)}"
+        token = encode_next(page.next_cursor, limit, link)
+        pagination["next_link"] = next_link(campaign, activity, link, token)
     return json_response(
         200,
         {"meta": {"pagination": pagination}, "results": [result(item, activity) for item in page.items]},

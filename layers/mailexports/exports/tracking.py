@@ -5,21 +5,27 @@ position, the `created_since` bound, the campaign and activity), so a client may
 follow it alone, and a cursor for one listing cannot page another. Query
 parameters are checked here, each failure naming its parameter; the data layer
 (marketing/tracking_listing.py) trusts what it is given.
+
+`keep_url` lists only the clicks whose URL it keeps (a dialect's per-link listing).
+There is no index by URL, so such a page reads the clicks in order and may end after
+FILTER_BUDGET of them with fewer than `limit` (or none) and a cursor to go on from;
+the cursor does not carry the filter, so the caller binds it to its own token.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 
 from mailexports import opaque
 from mailexports.errors import NotFound, ValidationFailed
 from mailexports.marketing.reader import MarketingReader
-from mailexports.marketing.tracking_listing import MAX_LIMIT
-from mailexports.marketing.views import TrackingPage
+from mailexports.marketing.tracking_listing import FILTER_BUDGET, MAX_LIMIT
+from mailexports.marketing.views import TrackingEvent, TrackingPage
 from mailexports.marketing.vocabulary import iso_ms
 
-__all__ = ["ACTIVITIES", "MAX_LIMIT", "decode_position", "encode_position", "tracking_page"]
+__all__ = ["ACTIVITIES", "FILTER_BUDGET", "MAX_LIMIT", "decode_position", "encode_position", "tracking_page"]
 
 ACTIVITIES = {"opens": "open", "clicks": "click"}
 # The reader's position (a gsi1sk, `{at}#{event_id}`), unpadded URL-safe base64 in the cursor.
@@ -73,6 +79,13 @@ def decode_position(token: object) -> str:
     return text
 
 
+def _by_url(keep_url: Callable[[str], bool]) -> Callable[[TrackingEvent], bool]:
+    def keep(event: TrackingEvent) -> bool:
+        return event.url is not None and keep_url(event.url)
+
+    return keep
+
+
 def tracking_page(
     tenant_id: str,
     campaign_id: str,
@@ -81,10 +94,15 @@ def tracking_page(
     created_since: datetime | None = None,
     limit: int = MAX_LIMIT,
     cursor: str | None = None,
+    keep_url: Callable[[str], bool] | None = None,
+    budget: int = FILTER_BUDGET,
 ) -> TrackingPage:
-    """`activity` is `opens` or `clicks`. Unknown campaigns are 404."""
+    """`activity` is `opens` or `clicks`. Unknown campaigns are 404. `keep_url` (clicks
+    only) keeps the clicks whose URL it accepts, reading at most `budget` clicks."""
     if activity not in ACTIVITIES:
         raise NotFound(f"no tracking listing {activity!r}; use opens or clicks")
+    if keep_url is not None and activity != "clicks":
+        raise ValueError("only clicks have a URL to filter by")  # a caller's bug, not a client's
     if not 1 <= limit <= MAX_LIMIT:
         raise ValidationFailed(
             f"limit must be between 1 and {MAX_LIMIT}", [{"field": "limit", "issue": f"got {limit}"}]
@@ -99,8 +117,15 @@ def tracking_page(
             raise _bad_cursor()
         position = decode_position(payload["r"])
         created_since = _since(payload.get("s"))
+    keep = _by_url(keep_url) if keep_url is not None else None
     page = reader.tracking_page(
-        campaign_id, ACTIVITIES[activity], created_since=created_since, limit=limit, cursor=position
+        campaign_id,
+        ACTIVITIES[activity],
+        created_since=created_since,
+        limit=limit,
+        cursor=position,
+        keep=keep,
+        budget=budget,
     )
     if page.next_cursor is not None:
         since = iso_ms(created_since) if created_since else None

@@ -195,8 +195,18 @@ class MarketingReader:
         created_since: datetime | None = None,
         limit: int = tracking_listing.MAX_LIMIT,
         cursor: str | None = None,
+        keep: tracking_listing.Keep | None = None,
+        budget: int = tracking_listing.FILTER_BUDGET,
     ) -> TrackingPage:
-        """`cursor` is a page's `next_cursor` (a position in the listing, not checked here)."""
+        """`cursor` is a page's `next_cursor` (a position in the listing, not checked here);
+        `keep` filters the events, reading at most `budget` of them (tracking_listing.py)."""
         return tracking_listing.tracking_page(
-            self._shards, campaign_id, activity, created_since=created_since, limit=limit, after=cursor
+            self._shards,
+            campaign_id,
+            activity,
+            created_since=created_since,
+            limit=limit,
+            after=cursor,
+            keep=keep,
+            budget=budget,
         )

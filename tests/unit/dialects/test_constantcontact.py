@@ -16,6 +16,9 @@ from mailexports.tenants.models import CreatedTenant
 from mailexports.tenants.service import create_tenant
 
 RESOURCE = "/constantcontact/v2/emailmarketing/campaigns/{campaignId}/tracking/{activity}"
+LINK_RESOURCE = (
+    f"{RESOURCE}/{{linkId}}"  # one link's clicks (tests/unit/dialects/test_constantcontact_links.py)
+)
 
 
 def listing(
@@ -24,7 +27,8 @@ def listing(
     query: dict[str, str],
     headers: dict[str, str] | None = None,
 ) -> Answer:
-    event = api_event("GET", path, resource=RESOURCE, query=query or None, headers=headers)
+    resource = LINK_RESOURCE if path.count("/") == LINK_RESOURCE.count("/") else RESOURCE
+    event = api_event("GET", path, resource=resource, query=query or None, headers=headers)
     return call(handlers, "status", event)
 
 
@@ -202,6 +206,18 @@ ERRORS: list[tuple[str, str, dict[str, str], dict[str, str], int, str, str]] = [
     ("forged next", "1100394165287/tracking/opens", {"api_key": "KEY", "next": "c3RhcnRBdD0zJmxpbWl0PTI"}, {}, 400, "query.param.invalid", "next parameter"),
     ("html only", "1100394165287/tracking/opens", {"api_key": "KEY"}, {"Accept": "text/html"}, 406, "http.status.not_acceptable", "must be application/json"),
     ("json refused", "1100394165287/tracking/opens", {"api_key": "KEY"}, {"Accept": "application/json;q=0, text/*"}, 406, "http.status.not_acceptable", "must be application/json"),
+    ("linkId letters", "1100394165287/tracking/clicks/abc", {"api_key": "KEY"}, {}, 400, "query.param.invalid", "link_id"),
+    ("linkId negative", "1100394165287/tracking/clicks/-12", {"api_key": "KEY"}, {}, 400, "query.param.invalid", "link_id"),
+    ("linkId not ASCII digits", "1100394165287/tracking/clicks/١٢", {"api_key": "KEY"}, {}, 400, "query.param.invalid", "link_id"),
+    ("linkId with a decimal point", "1100394165287/tracking/clicks/12.5", {"api_key": "KEY"}, {}, 400, "query.param.invalid", "digits only"),
+    ("opens by link", "1100394165287/tracking/opens/123", {"api_key": "KEY"}, {}, 404, "http.status.not_found", "use clicks/{linkId}"),
+    ("unknown campaign, by link", "404404/tracking/clicks/123", {"api_key": "KEY"}, {}, 404, "http.status.not_found", "Campaign ID 404404 not found"),
+    ("no api_key, by link", "1100394165287/tracking/clicks/123", {}, {}, 401, "http.status.authentication.invalid_token", "api_key is required"),
+    ("wrong api_key, by link", "1100394165287/tracking/clicks/123", {"api_key": "mxk_wrong"}, {}, 401, "http.status.authentication.invalid_token", "invalid api_key"),
+    ("limit 0, by link", "1100394165287/tracking/clicks/123", {"api_key": "KEY", "limit": "0"}, {}, 400, "query.param.invalid", "from 1 to 500"),
+    ("bad created_since, by link", "1100394165287/tracking/clicks/123", {"api_key": "KEY", "created_since": "soon"}, {}, 400, "query.param.invalid", "created_since"),
+    ("forged next, by link", "1100394165287/tracking/clicks/123", {"api_key": "KEY", "next": "e30"}, {}, 400, "query.param.invalid", "next parameter"),
+    ("html only, by link", "1100394165287/tracking/clicks/123", {"api_key": "KEY"}, {"Accept": "text/html"}, 406, "http.status.not_acceptable", "must be application/json"),
 ]  # fmt: skip
 
 

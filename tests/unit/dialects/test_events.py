@@ -96,6 +96,7 @@ OUTCOMES = {
     "copernica/data_request_data": 404,
     "constantcontact/tracking_opens": 200,
     "constantcontact/tracking_clicks": 200,
+    "constantcontact/tracking_clicks_by_link": 200,  # a link no click has: an empty listing
 }
 
 

@@ -35,6 +35,7 @@ DIALECT_ROUTES = [
     ("copernica", "status", "GET", "/copernica/v3/datarequest/{id}/status"),
     ("copernica", "status", "GET", "/copernica/v3/datarequest/{id}/data"),
     ("constantcontact", "status", "GET", "/constantcontact/v2/emailmarketing/campaigns/{campaignId}/tracking/{activity}"),
+    ("constantcontact", "status", "GET", "/constantcontact/v2/emailmarketing/campaigns/{campaignId}/tracking/{activity}/{linkId}"),
 ]  # fmt: skip
 
 KEY = "<the tenant's key>"  # replaced by the real key, so generated requests get past login
@@ -89,7 +90,7 @@ def requests(draw: st.DrawFn) -> dict[str, Any]:
             st.sampled_from(["en", "981", "abc@example.com", "opens", "x.php"])
             | st.text(min_size=1, max_size=12)
         )
-        for name in ("lang", "proxy", "method", "email", "id", "campaignId", "activity")
+        for name in ("lang", "proxy", "method", "email", "id", "campaignId", "activity", "linkId")
     }
     path = resource.replace("{proxy+}", "{proxy}").format(**segments)
     header_names = st.sampled_from(["Accept", "X-Api-Key", "Authorization"])
